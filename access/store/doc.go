@@ -1,0 +1,85 @@
+// Package store keeps a gateway's local state in one bbolt file and
+// applies access decisions to it durably. It is the only package that
+// opens bbolt: it creates its buckets at Open, works only inside
+// db.Update/db.View closures, copies every value out before returning and
+// never hands out a transaction.
+//
+// # Taps
+//
+// Store.Tap ends any session that is due, decides the tap with
+// access.Decide, changes occupancy and appends an event, all in one write
+// transaction, and returns only after that transaction has committed and
+// been fsynced: a desk shows green only for a tap that survives a power
+// cut. Every outcome, deny included, is logged; sequence numbers are
+// gap-free from 1 (the next one is kept in the meta bucket), and the event
+// log is what the sync layer's outbox sends to HQ. Store.AutoCheckout ends
+// due sessions (window_end, daily_cutoff, max_session, member_removed,
+// seat_removed), one auto_checkout event each.
+//
+// # Clock floor
+//
+// Many Pis have no real-time clock and boot with a clock in the past until
+// NTP answers, which may be never in an offline centre. The store keeps a
+// floor in the meta bucket: the latest time it has used, raised by every
+// Tap and AutoCheckout and at Open to Options.BuildTime. When the wall
+// clock is behind the floor, the store decides with the floor and marks
+// the events clock_trusted=false.
+//
+// # Layout, schema version 2
+//
+//	meta                schema_version (uint64 BE), next_seq (uint64 BE),
+//	                    clock_floor (Unix ns, int64 BE), membership (JSON: centre, revision, counts)
+//	members             member id   → JSON {name, status, plan, valid_from, valid_until, seats}
+//	cards               card uid    → JSON {member, revoked}
+//	plans               plan id     → JSON {name, days, windows, grace_days, price_pkr}
+//	seats               seat id     → JSON {zone, reader}
+//	sessions            seat id     → JSON {member, since}
+//	events              seq (uint64 BE) → JSON Event
+//	seats_by_reader     reader      → seat id    (v2)
+//	sessions_by_member  member id   → seat id    (v2)
+//
+// Open migrates an older file in the same transaction that opens it, along
+// a table of steps (v1 → v2 built the two indexes), and refuses a newer one
+// with ErrSchemaTooNew, leaving it untouched. Store.Check runs bbolt's
+// consistency check and verifies the indexes and the event numbering.
+//
+// # Membership snapshot
+//
+// The membership snapshot is the JSON form of Membership: what HQ sends
+// when a gateway is far behind, and what `seatgate members import FILE`
+// loads. ParseMembership reads it strictly: an unknown field, a value of
+// the wrong form, trailing data or more than MaxMembershipSize bytes is an
+// error naming the member and field.
+//
+//	{
+//	  "centre": "lhr-01",                      // centre id, required
+//	  "revision": 12,                          // HQ's membership revision, >= 0
+//	  "generated_at": "2026-11-01T09:00:00+05:00", // RFC 3339, required
+//	  "plans": [{
+//	    "id": "day",                           // unique
+//	    "name": "Day shift",
+//	    "days": ["mon","tue","wed","thu","fri"], // sun..sat; absent or [] = every day
+//	    "windows": [{"start": "09:00", "end": "18:00"}], // HH:MM; end <= start crosses
+//	                                           // midnight; start == end is 24 h;
+//	                                           // absent or [] = all day
+//	    "grace_days": 3,                       // 0..366
+//	    "price_pkr": 3500                      // >= 0
+//	  }],
+//	  "members": [{
+//	    "id": "m-001",                         // unique
+//	    "name": "Ayesha Khan",
+//	    "status": "active",                    // active | suspended
+//	    "plan": "day",                         // a plan id above
+//	    "valid_from": "2026-11-01",            // inclusive, Asia/Karachi
+//	    "valid_until": "2026-11-30",           // inclusive, not before valid_from
+//	    "seats": {"kind": "zones", "zones": ["A"]}, // {"kind":"any"} | {"kind":"fixed","seat":"A1"}
+//	    "cards": [{"uid": "04A1B2C3D4E5F6", "revoked": false}]
+//	  }]
+//	}
+//
+// Card UIDs are 4, 7 or 10 bytes of hex; lower case and ':', '-' or ' '
+// between bytes are accepted and stored canonical (upper case, no
+// separators). A UID may belong to one member only. IDs are 1 to 64 bytes
+// without spaces; names 1 to 200 bytes. (The comments above are for the
+// reader: JSON has none.)
+package store

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
+	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
+)
+
+//go:embed demo.yaml
+var demoConfig []byte
+
+// demoMember is one scripted freelancer.
+type demoMember struct {
+	ID, Name, Plan, Status string
+	From, Until            int // days relative to today
+	Cards                  []string
+	Revoked                []string
+	Seats                  string // "", "zone:A", "fixed:B-02"
+	Note                   string
+}
+
+var demoMembers = []demoMember{
+	{ID: "m-001", Name: "Ayesha Khan", Plan: "flex", From: -20, Until: 40, Cards: []string{"04A1B2C3D4E5F6"}},
+	{ID: "m-002", Name: "Bilal Ahmed", Plan: "flex", From: -5, Until: 25, Cards: []string{"5A3C9E01"}},
+	{ID: "m-003", Name: "Hira Siddiqui", Plan: "flex", From: -40, Until: 2, Cards: []string{"04B7C8D9E0F112"}, Note: "plan ends in 2 days: amber"},
+	{ID: "m-004", Name: "Usman Tariq", Plan: "flex", From: -60, Until: -1, Cards: []string{"7F00A1B2"}, Note: "expired yesterday, in grace: amber"},
+	{ID: "m-005", Name: "Sana Malik", Plan: "flex", From: -90, Until: -10, Cards: []string{"0A0B0C0D"}, Note: "expired: red"},
+	{ID: "m-006", Name: "Zain Raza", Plan: "night", From: -10, Until: 50, Cards: []string{"04C1C2C3C4C5C6"}, Note: "night shift 20:00-06:00"},
+	{ID: "m-007", Name: "Mariam Iqbal", Plan: "flex", From: -3, Until: 27, Status: "suspended", Cards: []string{"1234ABCD"}, Note: "suspended: red"},
+	{ID: "m-008", Name: "Omar Farooq", Plan: "flex", From: -12, Until: 18, Cards: []string{"CAFE0042"}, Revoked: []string{"DEAD0042"}, Note: "lost card DEAD0042 revoked"},
+	{ID: "m-009", Name: "Fatima Noor", Plan: "flex", From: -1, Until: 29, Cards: []string{"04112233445566778899"}, Seats: "zone:B", Note: "10-byte UID, zone B only"},
+	{ID: "m-010", Name: "Hamza Javed", Plan: "flex", From: -7, Until: 23, Cards: []string{"0B1C2D3E"}, Seats: "fixed:A-06", Note: "fixed seat A-06"},
+	{ID: "m-011", Name: "Noor Fatima", Plan: "flex", From: 3, Until: 33, Cards: []string{"F00DBABE"}, Note: "plan starts in 3 days"},
+	{ID: "m-012", Name: "Ali Hassan", Plan: "flex", From: -15, Until: 15, Cards: []string{"04D1D2D3D4D5D6"}},
+}
+
+// demoSnapshot builds the membership snapshot for today in loc.
+func demoSnapshot(now time.Time) ([]byte, error) {
+	day := func(off int) string { return now.AddDate(0, 0, off).Format("2006-01-02") }
+	type card struct {
+		UID     string `json:"uid"`
+		Revoked bool   `json:"revoked"`
+	}
+	type seats struct {
+		Kind  string   `json:"kind"`
+		Seat  string   `json:"seat,omitempty"`
+		Zones []string `json:"zones,omitempty"`
+	}
+	type member struct {
+		ID         string `json:"id"`
+		Name       string `json:"name"`
+		Status     string `json:"status"`
+		Plan       string `json:"plan"`
+		ValidFrom  string `json:"valid_from"`
+		ValidUntil string `json:"valid_until"`
+		Seats      seats  `json:"seats"`
+		Cards      []card `json:"cards"`
+	}
+	var ms []member
+	for _, d := range demoMembers {
+		m := member{ID: d.ID, Name: d.Name, Status: "active", Plan: d.Plan, ValidFrom: day(d.From), ValidUntil: day(d.Until),
+			Seats: seats{Kind: "any"}}
+		if d.Status != "" {
+			m.Status = d.Status
+		}
+		switch {
+		case strings.HasPrefix(d.Seats, "zone:"):
+			m.Seats = seats{Kind: "zones", Zones: []string{strings.TrimPrefix(d.Seats, "zone:")}}
+		case strings.HasPrefix(d.Seats, "fixed:"):
+			m.Seats = seats{Kind: "fixed", Seat: strings.TrimPrefix(d.Seats, "fixed:")}
+		}
+		for _, c := range d.Cards {
+			m.Cards = append(m.Cards, card{UID: c})
+		}
+		for _, c := range d.Revoked {
+			m.Cards = append(m.Cards, card{UID: c, Revoked: true})
+		}
+		ms = append(ms, m)
+	}
+	snap := map[string]any{
+		"centre": "demo-centre", "revision": 1, "generated_at": now.Format(time.RFC3339),
+		"plans": []map[string]any{
+			{"id": "flex", "name": "Flexible (any time)", "days": []string{}, "windows": []any{}, "grace_days": 3, "price_pkr": 3500},
+			{"id": "night", "name": "Night shift", "days": []string{"mon", "tue", "wed", "thu", "fri", "sat"},
+				"windows": []map[string]string{{"start": "20:00", "end": "06:00"}}, "grace_days": 3, "price_pkr": 3000},
+		},
+		"members": ms,
+	}
+	return json.MarshalIndent(snap, "", "  ")
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("demo", stderr)
+	listen := fs.String("listen", "127.0.0.1:8080", "HTTP address (falls back to a free port if taken)")
+	dataDir := fs.String("data", "", "data directory (default: a fresh temporary directory, removed at exit)")
+	interval := fs.Duration("interval", 1500*time.Millisecond, "time between scripted taps")
+	taps := fs.Int("taps", 0, "stop after this many scripted taps (0: run until interrupted)")
+	seed := fs.Uint64("seed", 0, "random seed for the script (0: from the clock)")
+	verbose := fs.Bool("v", false, "show the gateway's log")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Parse(bytes.NewReader(demoConfig), "demo.yaml")
+	if err != nil {
+		return fmt.Errorf("demo config: %w", err)
+	}
+	if *dataDir == "" {
+		dir, err := os.MkdirTemp("", "seatgate-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*dataDir = dir
+	}
+	cfg.DataDir = *dataDir
+	cfg.HTTP.Listen = *listen
+
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return err
+	}
+	snap, err := demoSnapshot(time.Now().In(loc))
+	if err != nil {
+		return err
+	}
+	snapPath := cfg.DataDir + "/demo-members.json"
+	if err := os.WriteFile(snapPath, snap, 0o640); err != nil {
+		return err
+	}
+	if _, err := importMembers(cfg, snapPath); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	logw := io.Discard
+	if *verbose {
+		logw = stderr
+	}
+	g, err := daemon.New(cfg, daemon.Options{Version: version, Logger: newLogger(logw, slog.LevelInfo), Listener: ln})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, `seatgate demo: a centre with 12 emulated desks (zones A and B), %d freelancers, data in %s
+
+  seats now:      curl -s %s/api/v1/seats
+  event log:      curl -s '%s/api/v1/events?after=0&limit=20'
+  health:         curl -s %s/healthz
+  tap yourself:   curl -s -X POST %s/api/v1/emulator/readers/desk-a01/tap -d '{"uid":"04A1B2C3D4E5F6"}'
+  what desk shows: curl -s %s/api/v1/emulator/readers/desk-a01
+
+Scripted freelancers tap every %s. Ctrl-C to stop.
+
+`, len(demoMembers), cfg.DataDir, base, base, base, base, base, *interval)
+
+	s := newDemoScript(*seed)
+	n := 0
+	tick := time.NewTicker(*interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return <-done
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
+		t := s.next()
+		res, err := g.EmulatedTap(ctx, t.reader, t.uid)
+		now := time.Now().In(loc).Format("15:04:05")
+		if err != nil {
+			fmt.Fprintf(stdout, "%s  %-14s %-8s error: %v\n", now, t.who, t.reader, err)
+		} else {
+			s.apply(t, res.Outcome, res.PrevSeat)
+			line := fmt.Sprintf("%s  %-14s taps %-8s → %-8s", now, t.who, t.reader, res.Outcome)
+			if res.Reason != "" {
+				line += " (" + res.Reason + ")"
+			}
+			if res.Warning != "" {
+				line += " [" + res.Warning + "]"
+			}
+			fmt.Fprintln(stdout, line)
+		}
+		n++
+		if *taps > 0 && n >= *taps {
+			cancel()
+			return <-done
+		}
+	}
+}
+
+// demoScript picks plausible taps: people arrive, move, leave, and now and
+// then someone with a problem card tries.
+type demoScript struct {
+	rng    *rand.Rand
+	seated map[string]string // member id → reader
+}
+
+type demoTap struct{ who, reader, uid, member string }
+
+func newDemoScript(seed uint64) *demoScript {
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	return &demoScript{rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), seated: map[string]string{}}
+}
+
+var demoReaders = []string{"desk-a01", "desk-a02", "desk-a03", "desk-a04", "desk-a05", "desk-a06",
+	"desk-b01", "desk-b02", "desk-b03", "desk-b04", "desk-b05", "desk-b06"}
+
+func (s *demoScript) freeReader() string {
+	taken := map[string]bool{}
+	for _, r := range s.seated {
+		taken[r] = true
+	}
+	for range 20 {
+		r := demoReaders[s.rng.IntN(len(demoReaders))]
+		if !taken[r] {
+			return r
+		}
+	}
+	return demoReaders[s.rng.IntN(len(demoReaders))]
+}
+
+func (s *demoScript) next() demoTap {
+	if s.rng.IntN(10) == 0 {
+		return demoTap{who: "(unknown card)", reader: s.freeReader(), uid: fmt.Sprintf("%08X", s.rng.Uint32()|1)}
+	}
+	m := demoMembers[s.rng.IntN(len(demoMembers))]
+	uid := m.Cards[0]
+	if len(m.Revoked) > 0 && s.rng.IntN(3) == 0 {
+		uid = m.Revoked[0]
+	}
+	t := demoTap{who: m.Name, uid: uid, member: m.ID}
+	if r, ok := s.seated[m.ID]; ok {
+		if s.rng.IntN(3) == 0 {
+			t.reader = s.freeReader() // move
+		} else {
+			t.reader = r // leave
+		}
+		return t
+	}
+	t.reader = s.freeReader()
+	return t
+}
+
+func (s *demoScript) apply(t demoTap, outcome, prevSeat string) {
+	switch outcome {
+	case "checkin", "move":
+		s.seated[t.member] = t.reader
+	case "checkout":
+		delete(s.seated, t.member)
+	}
+}

@@ -1,0 +1,241 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/pkfreelance/seatgate/access"
+	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
+	"github.com/pkfreelance/seatgate/device/desk"
+	"github.com/pkfreelance/seatgate/device/scan"
+	"github.com/pkfreelance/seatgate/web/api"
+)
+
+// Options carry what the config file does not say.
+type Options struct {
+	Version string
+	Logger  *slog.Logger
+	// Listener, if set, is used instead of listening on cfg.HTTP.Listen
+	// (tests and the demo pass one bound to port 0).
+	Listener net.Listener
+}
+
+// Gateway is one running gateway.
+type Gateway struct {
+	cfg     *config.Config
+	opts    Options
+	log     *slog.Logger
+	store   *store.Store
+	scanner *scan.Scanner
+	gate    *gate
+	desks   map[string]*desk.Desk
+	emu     *emulator
+	clock   *wallClock
+	ln      net.Listener
+}
+
+// DBFile is the database's name inside the data directory.
+const DBFile = "seatgate.db"
+
+// New opens the store and builds every part; nothing runs until Run.
+func New(cfg *config.Config, o Options) (*Gateway, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("timezone %q: %w", cfg.Timezone, err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	policy, err := policyFrom(cfg, loc)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(DBPath(cfg), store.Options{Policy: policy})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	g := &Gateway{cfg: cfg, opts: o, log: o.Logger, store: st, desks: map[string]*desk.Desk{},
+		clock: &wallClock{}}
+	var seats []access.Seat
+	for _, r := range cfg.Readers {
+		seats = append(seats, access.Seat{ID: r.Seat, Zone: r.Zone, Reader: r.ID})
+	}
+	if err := st.SetSeats(seats); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("record seats: %w", err)
+	}
+	buses, err := g.buildReaders()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	g.scanner = scan.New(buses, scan.Options{
+		Interval: time.Duration(cfg.Policy.ScanInterval),
+		Logger:   o.Logger.With("component", "scan"),
+	})
+	g.gate = &gate{store: st, wall: g.clock.Now, desks: g.desks, log: o.Logger.With("component", "tap")}
+	if g.emu != nil {
+		g.emu.gate = g.gate
+		g.emu.scanner = g.scanner
+		if cfg.Emulator.Clock {
+			g.emu.clock = g.clock
+		}
+	}
+	return g, nil
+}
+
+func policyFrom(cfg *config.Config, loc *time.Location) (access.Policy, error) {
+	cut, err := access.ParseTimeOfDay(cfg.Policy.DailyCutoff)
+	if err != nil {
+		return access.Policy{}, fmt.Errorf("policy.daily_cutoff: %w", err)
+	}
+	return access.Policy{
+		DailyCutoff: cut,
+		MaxSession:  time.Duration(cfg.Policy.MaxSession),
+		WarnDays:    cfg.Policy.WarnDays,
+		Location:    loc,
+	}, nil
+}
+
+// Store gives the gateway's store (for the members import command).
+func (g *Gateway) Store() *store.Store { return g.store }
+
+// Addr is the HTTP address once Listen has run.
+func (g *Gateway) Addr() string {
+	if g.ln == nil {
+		return ""
+	}
+	return g.ln.Addr().String()
+}
+
+// Listen binds the HTTP listener (so callers can learn the address before Run).
+func (g *Gateway) Listen() error {
+	if g.ln != nil {
+		return nil
+	}
+	if g.opts.Listener != nil {
+		g.ln = g.opts.Listener
+		return nil
+	}
+	ln, err := net.Listen("tcp", g.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen %s: %w", g.cfg.HTTP.Listen, err)
+	}
+	g.ln = ln
+	return nil
+}
+
+// Run serves desks and the API until ctx is done, then shuts everything
+// down in order and closes the database.
+func (g *Gateway) Run(ctx context.Context) error {
+	defer g.store.Close()
+	if err := g.Listen(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var apiEmu api.Emulator
+	if g.emu != nil {
+		apiEmu = g.emu
+	}
+	srv := &http.Server{
+		Handler: api.New(api.Options{Store: g.store, Health: g, Emulator: apiEmu,
+			Logger: g.log.With("component", "api")}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	events := make(chan scan.Event, 256)
+	var wg sync.WaitGroup
+	goRun := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	for _, d := range g.desks {
+		goRun(func() { _ = d.Run(ctx) })
+	}
+	goRun(func() { _ = g.scanner.Run(ctx, events) })
+	goRun(func() { g.gate.run(ctx, events) })
+	goRun(func() { g.gate.autoCheckout(ctx, 15*time.Second) })
+
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(g.ln) }()
+	g.log.Info("gateway running", "centre", g.cfg.Centre, "gateway", g.cfg.Gateway,
+		"http", g.ln.Addr().String(), "readers", len(g.cfg.Readers))
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-srvErr:
+		err = fmt.Errorf("http server: %w", err)
+	}
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer shutCancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		g.log.Warn("http shutdown", "err", serr)
+	}
+	cancel()
+	wg.Wait()
+	g.log.Info("gateway stopped")
+	return err
+}
+
+// Health implements api.Health.
+func (g *Gateway) Health() api.HealthReport {
+	now, trusted := g.store.Now(g.clock.Now())
+	rep := api.HealthReport{Status: "ok", Centre: g.cfg.Centre, Gateway: g.cfg.Gateway,
+		Version: g.opts.Version, Now: now, ClockTrusted: trusted, Database: "ok"}
+	seq, err := g.store.LastSeq()
+	if err != nil {
+		rep.Status, rep.Database = "failing", err.Error()
+	}
+	rep.LastSeq = seq
+	readers := g.scanner.Status()
+	rep.Readers = readers
+	if rep.Status == "ok" {
+		for _, r := range readers {
+			if !r.OK {
+				rep.Status = "degraded"
+			}
+		}
+		if !trusted {
+			rep.Status = "degraded"
+		}
+	}
+	return rep
+}
+
+// wallClock is the gateway's wall clock; the emulator may shift it.
+type wallClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *wallClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *wallClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset = time.Until(t)
+}
+
+// DBPath is where the gateway's database lives for cfg.
+func DBPath(cfg *config.Config) string { return filepath.Join(cfg.DataDir, DBFile) }

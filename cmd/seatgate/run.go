@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
+	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
+)
+
+var errUsage = errors.New("usage")
+
+const usage = `seatgate: the seat access-control gateway of a freelancing centre
+
+Commands:
+  seatgate run --config FILE             run the gateway (YAML config, see deploy/seatgate.example.yaml)
+  seatgate demo [flags]                  run a gateway with emulated desks and scripted freelancers
+  seatgate members import --config FILE SNAPSHOT.json
+                                         load a membership snapshot into the gateway's cache
+  seatgate version                       print the version
+`
+
+// run is the whole command, testable: args without the program name.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: no command given", errUsage)
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, args[1:], stderr)
+	case "demo":
+		return cmdDemo(ctx, args[1:], stdout, stderr)
+	case "members":
+		if len(args) < 2 || args[1] != "import" {
+			fmt.Fprint(stderr, usage)
+			return fmt.Errorf("%w: members takes the subcommand import", errUsage)
+		}
+		return cmdMembersImport(args[2:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "seatgate", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func flagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flagSet("run", stderr)
+	cfgPath := fs.String("config", "/etc/seatgate/seatgate.yaml", "configuration file (YAML)")
+	debug := fs.Bool("debug", false, "log debug lines")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: run takes no arguments, got %q", errUsage, fs.Args())
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	g, err := daemon.New(cfg, daemon.Options{Version: version, Logger: newLogger(stderr, level)})
+	if err != nil {
+		return err
+	}
+	return g.Run(ctx)
+}
+
+func cmdMembersImport(args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("members import", stderr)
+	cfgPath := fs.String("config", "/etc/seatgate/seatgate.yaml", "configuration file (YAML)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: members import takes one snapshot file", errUsage)
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	n, err := importMembers(cfg, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d members, %d cards, %d plans into %s\n", n.members, n.cards, n.plans, cfg.DataDir)
+	return nil
+}
+
+type importCounts struct{ members, cards, plans int }
+
+func importMembers(cfg *config.Config, path string) (importCounts, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return importCounts{}, fmt.Errorf("open snapshot: %w", err)
+	}
+	defer f.Close()
+	m, err := store.ParseMembership(f)
+	if err != nil {
+		return importCounts{}, fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	if m.Centre != "" && m.Centre != cfg.Centre {
+		return importCounts{}, fmt.Errorf("snapshot %s is for centre %q, this gateway serves %q", path, m.Centre, cfg.Centre)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return importCounts{}, fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := store.Open(daemon.DBPath(cfg), store.Options{Timeout: 2e9})
+	if err != nil {
+		return importCounts{}, fmt.Errorf("open database (is seatgate running? stop it first): %w", err)
+	}
+	defer st.Close()
+	if err := st.ReplaceMembership(m); err != nil {
+		return importCounts{}, fmt.Errorf("import: %w", err)
+	}
+	return importCounts{members: len(m.Members), cards: len(m.Cards), plans: len(m.Plans)}, nil
+}

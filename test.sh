@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test of the project: vet, unit and integration tests with the
+# race detector, end-to-end tests of the real binaries, and a short run of
+# every fuzz target. Installs what it needs first. CI runs exactly this.
+#
+#   ./test.sh            everything
+#   FUZZTIME=30s ./test.sh   longer fuzzing
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export PATH="$PATH:/usr/local/go/bin"
+FUZZTIME="${FUZZTIME:-4s}"
+
+need() { # need CMD DEBIAN-PACKAGE: install a missing tool, or fail
+	command -v "$1" >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "test.sh: installing $2 for $1"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+	fi
+	command -v "$1" >/dev/null 2>&1 || { echo "test.sh: $1 is required (Debian package $2)" >&2; exit 1; }
+}
+
+need go golang-go
+go version
+go mod download
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race (unit, integration, end-to-end)"
+go test -race -count=1 -timeout 15m ./...
+
+echo "== fuzz targets, $FUZZTIME each"
+# Every Fuzz function in the tree, run on its own.
+grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
+	dir=$(dirname "$f")
+	for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
+		echo "-- $dir $fn"
+		go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$dir" >/tmp/seatgate-fuzz.log 2>&1 || {
+			cat /tmp/seatgate-fuzz.log; echo "test.sh: fuzz target $fn in $dir failed" >&2; exit 1; }
+	done
+done
+echo "test.sh: all tests passed"
