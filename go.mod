@@ -13,4 +13,5 @@ require (
 require (
 	github.com/jonboulle/clockwork v0.5.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
+	periph.io/x/devices/v3 v3.7.4 // indirect
 )

@@ -39,21 +39,23 @@
 //
 // When several reasons apply, Decide reports the first of:
 //
-//  1. unknown_seat      the reader belongs to no configured seat
-//  2. unknown_card      no such card, or its member is unknown
-//     (a checkout of the member's own seat is decided here: it is always allowed)
-//  3. card_revoked      this card is revoked; the member's other cards still work
-//  4. member_suspended  the member's status is not "active"
-//  5. unknown_plan      the member's plan is not in the membership
-//  6. plan_not_started  the service day is before ValidFrom
-//  7. plan_expired      the service day is after ValidUntil + GraceDays
-//  8. outside_hours     no window of the plan is open
-//  9. seat_not_allowed  the member's seat rule excludes this seat
-//  10. seat_taken        someone else holds this seat
+//	 1  unknown_seat      the reader belongs to no configured seat
+//	 2  unknown_card      no such card, or its member is unknown
+//	    — here a tap on the seat the member holds is a checkout, always allowed —
+//	 3  card_revoked      this card is revoked; the member's other cards still work
+//	 4  member_suspended  the member's status is not "active"
+//	 5  unknown_plan      the member's plan is not in the membership
+//	 6  plan_not_started  the service day is before ValidFrom
+//	 7  plan_expired      the service day is after ValidUntil + GraceDays
+//	 8  outside_hours     no window of the plan is open now
+//	 9  seat_not_allowed  the member's seat rule excludes this seat
+//	10  seat_taken        someone else holds this seat
 //
-// The order goes from the desk, to the card, to the person, to the plan,
-// to the seat: the reason shown is the one the freelancer can least fix by
-// trying another desk. DenyReasons returns the same order.
+// The order runs from the desk to the card, the person, the plan and
+// finally the seat: a problem no other desk would solve is reported before
+// one that another desk might. Plan dates come before hours, so a member
+// whose plan has ended hears that, not "come back at 09:00". DenyReasons
+// returns the same order.
 //
 // # Warnings
 //

@@ -219,7 +219,10 @@ func (in snapshotJSON) membership() (Membership, error) {
 		path := memberPath(i, mj.ID)
 		mem := access.Member{
 			ID: mj.ID, Name: mj.Name, Status: access.MemberStatus(mj.Status), PlanID: mj.Plan,
-			Seats: access.SeatRule{Kind: mj.Seats.Kind, Seat: mj.Seats.Seat, Zones: mj.Seats.Zones},
+			Seats: access.SeatRule{Kind: mj.Seats.Kind, Seat: mj.Seats.Seat},
+		}
+		if len(mj.Seats.Zones) > 0 {
+			mem.Seats.Zones = mj.Seats.Zones
 		}
 		if mem.ValidFrom, err = access.ParseDate(mj.ValidFrom); err != nil {
 			return Membership{}, merr(path+".valid_from", "%v", err)

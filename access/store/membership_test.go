@@ -217,6 +217,9 @@ func FuzzParseMembership(f *testing.F) {
 		`"windows":[{"start":"20:00","end":"06:00"},{"start":"08:00","end":"08:00"}],"grace_days":366,"price_pkr":0}],` +
 		`"members":[{"id":"m","name":"M","status":"suspended","plan":"p","valid_from":"2028-02-29","valid_until":"2028-02-29",` +
 		`"seats":{"kind":"fixed","seat":"A1"},"cards":[{"uid":"01 02 03 04 05 06 07 08 09 0a","revoked":true}]}]}`)
+	f.Add(`{"centre":"c","revision":2,"generated_at":"2026-01-01T00:00:00.5-03:00","plans":[{"id":"p","name":"P","days":[],"windows":[]}],` +
+		`"members":[{"id":"m","name":"M","status":"active","plan":"p","valid_from":"2026-01-01","valid_until":"2026-12-31",` +
+		`"seats":{"kind":"any","zones":[]},"cards":[]}]}`)
 	f.Add(`{"centre":"c","members":[{"cards":[{"uid":"88010203"}]}]}`)
 	f.Add(`{"centre":"c"} {}`)
 	f.Add(`null`)

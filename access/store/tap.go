@@ -12,8 +12,10 @@ import (
 
 // Tap decides a tap and applies it in one write transaction, which
 // returns only after it has committed (and, unless Options.NoSync, been
-// fsynced): first it ends every session that is due (an auto_checkout
-// event each, as AutoCheckout would), then it decides with access.Decide at
+// fsynced): first it ends those of the sessions the tap touches (the one
+// at the tapped seat, the tapper's own) that are due, an auto_checkout
+// event each as AutoCheckout would write, so that the tap never sees a
+// session that should be over; then it decides with access.Decide at
 // the store's time for wall (see Now), changes occupancy and appends the
 // tap's event, deny included. The decision and that event are returned; on
 // an error nothing was changed and the desk must not show green.
@@ -28,7 +30,7 @@ func (s *Store) Tap(tap access.Tap, wall time.Time) (access.Decision, Event, err
 		if err != nil {
 			return err
 		}
-		if _, err := s.endDue(st, now, trusted); err != nil {
+		if _, err := s.endDue(st, st.touchedBy(tap), now, trusted); err != nil {
 			return err
 		}
 		d = access.Decide(st, s.policy, now, tap)
@@ -43,10 +45,10 @@ func (s *Store) Tap(tap access.Tap, wall time.Time) (access.Decision, Event, err
 		case access.OutcomeCheckin:
 			err = st.sit(access.Session{Member: d.Member, Seat: d.Seat, Since: now})
 		case access.OutcomeCheckout:
-			ev.Since = st.since(d.Seat)
+			ev.Since = st.since(d.Seat).In(s.loc)
 			err = st.leave(d.Seat)
 		case access.OutcomeMove:
-			ev.Since = st.since(d.PrevSeat)
+			ev.Since = st.since(d.PrevSeat).In(s.loc)
 			if err = st.leave(d.PrevSeat); err == nil {
 				err = st.sit(access.Session{Member: d.Member, Seat: d.Seat, Since: now})
 			}
@@ -75,7 +77,12 @@ func (s *Store) AutoCheckout(wall time.Time) ([]Event, error) {
 		if err != nil {
 			return err
 		}
-		events, err = s.endDue(&txState{tx: tx}, now, trusted)
+		st := &txState{tx: tx}
+		sessions := st.sessions()
+		if st.err != nil {
+			return st.err
+		}
+		events, err = s.endDue(st, sessions, now, trusted)
 		return err
 	})
 	if err != nil {
@@ -84,12 +91,8 @@ func (s *Store) AutoCheckout(wall time.Time) ([]Event, error) {
 	return events, nil
 }
 
-// endDue ends the sessions due at now.
-func (s *Store) endDue(st *txState, now time.Time, trusted bool) ([]Event, error) {
-	sessions := st.sessions()
-	if st.err != nil {
-		return nil, st.err
-	}
+// endDue ends those of sessions that are due at now.
+func (s *Store) endDue(st *txState, sessions []access.Session, now time.Time, trusted bool) ([]Event, error) {
 	due := access.DueCheckouts(st, sessions, s.policy, now)
 	if st.err != nil {
 		return nil, st.err
@@ -109,6 +112,25 @@ func (s *Store) endDue(st *txState, now time.Time, trusted bool) ([]Event, error
 		events = append(events, ev)
 	}
 	return events, nil
+}
+
+// touchedBy returns the sessions a tap could be decided on: the one at the
+// tapped seat and the tapping member's own.
+func (t *txState) touchedBy(tap access.Tap) []access.Session {
+	var out []access.Session
+	if seat, ok := t.SeatByReader(tap.Reader); ok {
+		if s, ok := t.Occupant(seat.ID); ok {
+			out = append(out, s)
+		}
+	}
+	if uid, err := access.CanonicalUID(tap.UID); err == nil {
+		if c, ok := t.Card(uid); ok {
+			if s, ok := t.SessionOf(c.MemberID); ok && (len(out) == 0 || out[0].Seat != s.Seat) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // since returns the start of the session at seat.

@@ -131,7 +131,7 @@ func TestSPIFraming(t *testing.T) {
 			packets: []spi.Packet{
 				{W: []byte{fifo}, KeepCS: true},
 				{W: []byte{0x11, 0x22}},
-				{W: []byte{rd | regFIFOLevel << 1}, R: make([]byte, 1), KeepCS: true},
+				{W: []byte{rd | regFIFOLevel<<1}, R: make([]byte, 1), KeepCS: true},
 				{W: []byte{rd | fifo}, R: make([]byte, 1), KeepCS: true},
 				{W: []byte{rd | fifo, 0}, R: make([]byte, 2)},
 			},
@@ -210,7 +210,7 @@ func TestSet1Set2(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, ChipOptions{})
-			r.write(tt.reg, 0x7F)         // clear all
+			r.write(tt.reg, 0x7F)          // clear all
 			r.write(tt.reg, 0x80|tt.start) // set start
 			r.write(tt.reg, tt.write)
 			if got := r.read(tt.reg); got != tt.want {
