@@ -101,8 +101,9 @@ func TestFaults(t *testing.T) {
 			name:  "a counted fault is spent: the next exchange is clean",
 			fault: Fault{Kind: FaultParity, Count: 1},
 			run: func(r *rig) answer {
-				r.transceive(hlta[:0:0], 0) // an empty frame: nothing on air, no answer
-				r.transceive(selectFrame(uid4, 1), 0)
+				if a := r.transceive(selectFrame(uid4, 1), 0); a.err != errParity {
+					r.t.Errorf("SELECT: ErrorReg %#02x, want ParityErr", a.err)
+				}
 				r.transceive(hlta, 0)
 				return r.transceive([]byte{iso14443.WUPA}, 0x07)
 			},

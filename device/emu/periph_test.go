@@ -26,11 +26,10 @@ func TestPeriphReadUID(t *testing.T) {
 		{"4-byte UID, 40 µs per ioctl", uid4, 40 * time.Microsecond, uid4, CardActive},
 		// periph v3.7.4 never SELECTs cascade level 2: after SELECT CL1
 		// (SAK 04) it sends ANTICOLLISION CL2 and builds the UID from CL1
-		// without the cascade tag and BCC plus CL2 without BCC. The bytes
-		// come out right (the brief expected them truncated; they are not),
-		// but the card is left READY at level 2 instead of ACTIVE, so
-		// anything after ReadUID (Auth, ReadCard) talks to an unselected
-		// card.
+		// without the cascade tag and BCC plus CL2 without BCC. That gives
+		// all 7 bytes, correctly: nothing is truncated. What is wrong is
+		// the card's state: READY at level 2, not ACTIVE, so anything after
+		// ReadUID (Auth, ReadCard) talks to an unselected card.
 		{"7-byte UID, instant ioctls", uid7, 0, uid7, CardReady},
 		{"7-byte UID, 40 µs per ioctl", uid7, 40 * time.Microsecond, uid7, CardReady},
 	}

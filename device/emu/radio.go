@@ -97,6 +97,9 @@ func (c *Chip) transmit(f bitFrame, t time.Time) {
 	m.ph = phTx
 	m.txStart = t
 	m.txEnd = t.Add(iso14443.FrameAirTime(f.n))
+	if f.n == 0 {
+		return // an empty FIFO: nothing but start and end of frame
+	}
 	m.stats.RadioFrames++
 	if m.field && t.Sub(m.fieldOnAt) < iso14443.FieldGuard {
 		m.stats.GuardViolations++
@@ -229,8 +232,9 @@ func (c *Chip) onRxEnd(t time.Time) {
 			errs |= errColl
 			coll := m.reg[regColl] & collValuesAfterColl
 			// CollPos counts bit positions in the received data from 1 (32
-			// reads as 0). Here the count includes the RxAlign offset,
-			// like the FIFO bit positions; the data sheet does not say.
+			// reads as 0). The data sheet does not say whether the RxAlign
+			// offset counts; here it does, so CollPos-1 indexes the FIFO
+			// bits, which is how NXP's RC523 HAL reads it.
 			if pos := align + rx.coll + 1; pos <= 32 {
 				coll |= byte(pos) & 0x1F
 			} else {

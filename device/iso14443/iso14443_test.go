@@ -51,6 +51,9 @@ func TestParseUID(t *testing.T) {
 		{"zz112233", "", true},
 		{"88112233", "", true},
 		{"04A1B2C3D4", "", true},
+		{"04A1B2883D4E5F", "", true},       // uid3 of a double-size UID
+		{"04A1B2C3D4E588112233", "", true}, // uid6 of a triple-size UID
+		{"0488B2C3D4E5F6", "0488B2C3D4E5F6", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -31,11 +31,14 @@ func (u UID) Levels() int {
 	return 0
 }
 
-// Valid reports whether the UID has a valid size and does not start a
-// level with the cascade tag where the standard forbids it (uid0 of a
-// single-size UID must not be 0x88).
+// Valid reports whether the UID has a valid size and no cascade tag where
+// the standard forbids one: the first byte of the last cascade level (uid0
+// of a single-size UID, uid3 of a double, uid6 of a triple) must not be
+// 0x88, or a reader could not tell it from "more levels follow". uid0 is
+// never 0x88 either (it is the manufacturer code of longer UIDs).
 func (u UID) Valid() bool {
-	return u.Levels() != 0 && u[0] != CT
+	n := u.Levels()
+	return n != 0 && u[0] != CT && u[(n-1)*3] != CT
 }
 
 // CascadeLevel returns the four UID bytes carried at cascade level n
@@ -82,8 +85,8 @@ func ParseUID(s string) (UID, error) {
 	if u.Levels() == 0 {
 		return nil, fmt.Errorf("parse uid %q: %d bytes: %w", s, len(b), ErrUIDLength)
 	}
-	if u[0] == CT {
-		return nil, fmt.Errorf("parse uid %q: first byte 88 is the cascade tag", s)
+	if !u.Valid() {
+		return nil, fmt.Errorf("parse uid %q: byte 88 (the cascade tag) where the standard forbids it", s)
 	}
 	return u, nil
 }

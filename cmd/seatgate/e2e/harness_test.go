@@ -269,5 +269,4 @@ func (g *gw) events() []event {
 	}
 }
 
-
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
@@ -25,7 +26,12 @@ var hostInit = sync.OnceValue(func() error {
 // openMFRC522 returns the scanner's opener for a reader on real hardware:
 // it opens the SPI port and pins by name and hands them to the driver. The
 // returned Reader closes the port when the scanner closes it.
-func openMFRC522(rc config.Reader) func() (scan.Reader, error) {
+//
+// A reset line of its own is pulsed by the driver at every open (a hard
+// reset is the surest cure for a wedged chip). A line shared by several
+// readers is pulsed once, before the first of them opens: pulsing it again
+// to recover one reader would reset its healthy neighbours.
+func openMFRC522(rc config.Reader, sharedReset *sync.Once) func() (scan.Reader, error) {
 	return func() (scan.Reader, error) {
 		if err := hostInit(); err != nil {
 			return nil, fmt.Errorf("periph host init: %w", err)
@@ -54,7 +60,11 @@ func openMFRC522(rc config.Reader) func() (scan.Reader, error) {
 				port.Close()
 				return nil, fmt.Errorf("reset pin %s: no such GPIO", rc.Reset)
 			}
-			o.Reset = p
+			if sharedReset == nil {
+				o.Reset = p
+			} else {
+				sharedReset.Do(func() { pulseReset(p) })
+			}
 		}
 		dev, err := mfrc522.New(conn, o)
 		if err != nil {
@@ -105,4 +115,14 @@ func hardwarePins(rc config.Reader) (pins desk.Pins, err error) {
 	}
 	pins.Relay, err = get("relay", rc.Outputs.Relay)
 	return
+}
+
+// pulseReset holds NRSTPD low for 100 µs, then waits for the oscillators.
+func pulseReset(p gpio.PinOut) {
+	if p.Out(gpio.Low) != nil {
+		return
+	}
+	time.Sleep(100 * time.Microsecond)
+	p.Out(gpio.High)
+	time.Sleep(50 * time.Millisecond)
 }

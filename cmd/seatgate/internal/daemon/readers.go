@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"sync"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -31,6 +32,18 @@ func (g *Gateway) buildReaders() ([]scan.Bus, error) {
 		}
 		return b
 	}
+	resetUsers := map[string]int{}
+	for _, rc := range g.cfg.Readers {
+		if rc.Reset != "" {
+			resetUsers[rc.Reset]++
+		}
+	}
+	sharedReset := map[string]*sync.Once{}
+	for pin, n := range resetUsers {
+		if n > 1 {
+			sharedReset[pin] = new(sync.Once)
+		}
+	}
 	for _, rc := range g.cfg.Readers {
 		var pins desk.Pins
 		switch rc.Kind {
@@ -56,7 +69,7 @@ func (g *Gateway) buildReaders() ([]scan.Bus, error) {
 				return nil, err
 			}
 			b := bus(spiBus(rc.SPI), mfrc522.SystemClock{})
-			b.Readers = append(b.Readers, scan.ReaderSpec{ID: rc.ID, Open: openMFRC522(rc)})
+			b.Readers = append(b.Readers, scan.ReaderSpec{ID: rc.ID, Open: openMFRC522(rc, sharedReset[rc.Reset])})
 		default:
 			return nil, fmt.Errorf("reader %s: unknown kind %q", rc.ID, rc.Kind)
 		}
