@@ -7,11 +7,11 @@ require (
 	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6
 	periph.io/x/conn/v3 v3.7.3
+	periph.io/x/devices/v3 v3.7.4
 	periph.io/x/host/v3 v3.8.5
 )
 
 require (
 	github.com/jonboulle/clockwork v0.5.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
-	periph.io/x/devices/v3 v3.7.4 // indirect
 )

@@ -184,7 +184,7 @@ type reader struct {
 	spec ReaderSpec
 	bus  string
 
-	mu          sync.Mutex // guards the fields read by Status
+	mu          sync.Mutex // guards what Status reads: dev, err, counters, held
 	dev         Reader
 	err         error
 	faults      int
@@ -358,7 +358,9 @@ func (b *busLoop) checkHeld(r *reader, emit func(Event)) {
 			if mfrc522.Retryable(err) {
 				r.noteRadioError()
 			}
+			r.mu.Lock()
 			h.misses++
+			r.mu.Unlock()
 		default:
 			b.fail(r, err, emit)
 			return
@@ -382,9 +384,11 @@ func (b *busLoop) missAll(r *reader, emit func(Event)) {
 }
 
 func (b *busLoop) missFrom(r *reader, from int, emit func(Event)) {
+	r.mu.Lock()
 	for i := from; i < len(r.held); i++ {
 		r.held[i].misses++
 	}
+	r.mu.Unlock()
 	b.dropMissing(r, emit)
 }
 

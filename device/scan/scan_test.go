@@ -213,6 +213,15 @@ func TestRunStopsAndClosesReaders(t *testing.T) {
 	out := make(chan scan.Event, 8)
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, out) }()
+	// Status is read by health checks and the API while the bus runs.
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for ctx.Err() == nil {
+			s.Status()
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	time.Sleep(20 * time.Millisecond)
 	chip.Place(emu.NewCard(uid(t, "04A1B2C3")))
 	select {
@@ -223,7 +232,10 @@ func TestRunStopsAndClosesReaders(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("no tap within 2 s of real time")
 	}
+	chip.RemoveAll()
+	time.Sleep(400 * time.Millisecond) // the removal is noticed while Status is polled
 	cancel()
+	<-polled
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run returned %v, want context.Canceled", err)
 	}
