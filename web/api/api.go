@@ -107,15 +107,23 @@ func New(o Options) http.Handler {
 	}
 	h := &handler{o: o}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", h.healthz)
-	mux.HandleFunc("GET /api/v1/seats", h.seats)
-	mux.HandleFunc("GET /api/v1/events", h.events)
+	route := func(method, path string, f http.HandlerFunc) {
+		mux.HandleFunc(method+" "+path, f)
+		// Any other method on a known path: 405 with a JSON body.
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", method)
+			writeErr(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: method not allowed, use %s", r.Method, r.URL.Path, method))
+		})
+	}
+	route("GET", "/healthz", h.healthz)
+	route("GET", "/api/v1/seats", h.seats)
+	route("GET", "/api/v1/events", h.events)
 	if o.Emulator != nil {
-		mux.HandleFunc("POST /api/v1/emulator/readers/{reader}/tap", h.tap)
-		mux.HandleFunc("POST /api/v1/emulator/readers/{reader}/cards", h.placeCard)
-		mux.HandleFunc("DELETE /api/v1/emulator/readers/{reader}/cards/{uid}", h.removeCard)
-		mux.HandleFunc("GET /api/v1/emulator/readers/{reader}", h.reader)
-		mux.HandleFunc("POST /api/v1/emulator/clock", h.clock)
+		route("POST", "/api/v1/emulator/readers/{reader}/tap", h.tap)
+		route("POST", "/api/v1/emulator/readers/{reader}/cards", h.placeCard)
+		route("DELETE", "/api/v1/emulator/readers/{reader}/cards/{uid}", h.removeCard)
+		route("GET", "/api/v1/emulator/readers/{reader}", h.reader)
+		route("POST", "/api/v1/emulator/clock", h.clock)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))

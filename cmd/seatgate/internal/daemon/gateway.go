@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -62,7 +63,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(DBPath(cfg), store.Options{Policy: policy})
+	st, err := store.Open(DBPath(cfg), store.Options{Policy: policy, BuildTime: buildTime()})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -239,3 +240,21 @@ func (c *wallClock) Set(t time.Time) {
 
 // DBPath is where the gateway's database lives for cfg.
 func DBPath(cfg *config.Config) string { return filepath.Join(cfg.DataDir, DBFile) }
+
+// buildTime is the commit time stamped into the binary by the Go
+// toolchain, if any: a clock reading earlier than that is certainly wrong,
+// so it seeds the store's clock floor on a Pi that boots with no RTC.
+func buildTime() time.Time {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return time.Time{}
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.time" {
+			if t, err := time.Parse(time.RFC3339, s.Value); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
+}
