@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkfreelance/seatgate/access"
+	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
 )
@@ -46,59 +48,40 @@ var demoMembers = []demoMember{
 	{ID: "m-012", Name: "Ali Hassan", Plan: "flex", From: -15, Until: 15, Cards: []string{"04D1D2D3D4D5D6"}},
 }
 
-// demoSnapshot builds the membership snapshot for today in loc.
+// demoSnapshot builds the membership snapshot for the day of now, in the
+// documented JSON form (store.Membership's MarshalJSON).
 func demoSnapshot(now time.Time) ([]byte, error) {
-	day := func(off int) string { return now.AddDate(0, 0, off).Format("2006-01-02") }
-	type card struct {
-		UID     string `json:"uid"`
-		Revoked bool   `json:"revoked"`
+	today := access.DateOf(now)
+	m := store.Membership{
+		Centre: "demo-centre", Revision: 1, GeneratedAt: now,
+		Plans: []access.Plan{
+			{ID: "flex", Name: "Flexible (any time)", GraceDays: 3, PricePKR: 3500},
+			{ID: "night", Name: "Night shift", GraceDays: 3, PricePKR: 3000,
+				Days:    []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday},
+				Windows: []access.Window{{Start: access.Clock(20, 0), End: access.Clock(6, 0)}}},
+		},
 	}
-	type seats struct {
-		Kind  string   `json:"kind"`
-		Seat  string   `json:"seat,omitempty"`
-		Zones []string `json:"zones,omitempty"`
-	}
-	type member struct {
-		ID         string `json:"id"`
-		Name       string `json:"name"`
-		Status     string `json:"status"`
-		Plan       string `json:"plan"`
-		ValidFrom  string `json:"valid_from"`
-		ValidUntil string `json:"valid_until"`
-		Seats      seats  `json:"seats"`
-		Cards      []card `json:"cards"`
-	}
-	var ms []member
 	for _, d := range demoMembers {
-		m := member{ID: d.ID, Name: d.Name, Status: "active", Plan: d.Plan, ValidFrom: day(d.From), ValidUntil: day(d.Until),
-			Seats: seats{Kind: "any"}}
+		mem := access.Member{ID: d.ID, Name: d.Name, Status: access.StatusActive, PlanID: d.Plan,
+			ValidFrom: today.AddDays(d.From), ValidUntil: today.AddDays(d.Until), Seats: access.SeatRule{Kind: access.SeatAny}}
 		if d.Status != "" {
-			m.Status = d.Status
+			mem.Status = access.MemberStatus(d.Status)
 		}
 		switch {
 		case strings.HasPrefix(d.Seats, "zone:"):
-			m.Seats = seats{Kind: "zones", Zones: []string{strings.TrimPrefix(d.Seats, "zone:")}}
+			mem.Seats = access.SeatRule{Kind: access.SeatZones, Zones: []string{strings.TrimPrefix(d.Seats, "zone:")}}
 		case strings.HasPrefix(d.Seats, "fixed:"):
-			m.Seats = seats{Kind: "fixed", Seat: strings.TrimPrefix(d.Seats, "fixed:")}
+			mem.Seats = access.SeatRule{Kind: access.SeatFixed, Seat: strings.TrimPrefix(d.Seats, "fixed:")}
 		}
+		m.Members = append(m.Members, mem)
 		for _, c := range d.Cards {
-			m.Cards = append(m.Cards, card{UID: c})
+			m.Cards = append(m.Cards, access.Card{UID: c, MemberID: d.ID})
 		}
 		for _, c := range d.Revoked {
-			m.Cards = append(m.Cards, card{UID: c, Revoked: true})
+			m.Cards = append(m.Cards, access.Card{UID: c, MemberID: d.ID, Revoked: true})
 		}
-		ms = append(ms, m)
 	}
-	snap := map[string]any{
-		"centre": "demo-centre", "revision": 1, "generated_at": now.Format(time.RFC3339),
-		"plans": []map[string]any{
-			{"id": "flex", "name": "Flexible (any time)", "days": []string{}, "windows": []any{}, "grace_days": 3, "price_pkr": 3500},
-			{"id": "night", "name": "Night shift", "days": []string{"mon", "tue", "wed", "thu", "fri", "sat"},
-				"windows": []map[string]string{{"start": "20:00", "end": "06:00"}}, "grace_days": 3, "price_pkr": 3000},
-		},
-		"members": ms,
-	}
-	return json.MarshalIndent(snap, "", "  ")
+	return json.MarshalIndent(m, "", "  ")
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -264,6 +247,14 @@ func (s *demoScript) next() demoTap {
 		return t
 	}
 	t.reader = s.freeReader()
+	if s.rng.IntN(4) > 0 { // people mostly go where their plan lets them sit
+		switch m.Seats {
+		case "fixed:A-06":
+			t.reader = "desk-a06"
+		case "zone:B":
+			t.reader = demoReaders[6+s.rng.IntN(6)]
+		}
+	}
 	return t
 }
 

@@ -55,11 +55,7 @@ func parseUID(s string) (iso14443.UID, error) {
 // card away. If the same card was just lifted from this reader, it first
 // waits until the scanner has noticed (as a person's next tap would).
 func (e *emulator) Tap(ctx context.Context, id, uidText string) (api.TapResult, error) {
-	r, err := e.reader(id)
-	if err != nil {
-		return api.TapResult{}, err
-	}
-	uid, err := parseUID(uidText)
+	r, uid, err := e.readerCard(id, uidText)
 	if err != nil {
 		return api.TapResult{}, err
 	}
@@ -121,13 +117,22 @@ func (r *emuReader) hasCard(uid iso14443.UID) bool {
 	return false
 }
 
-// PlaceCard leaves a card on the reader until RemoveCard.
-func (e *emulator) PlaceCard(id, uidText string) error {
+// readerCard resolves a reader id and a UID as the API gave them.
+func (e *emulator) readerCard(id, uidText string) (*emuReader, iso14443.UID, error) {
 	r, err := e.reader(id)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	uid, err := parseUID(uidText)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, uid, nil
+}
+
+// PlaceCard leaves a card on the reader until RemoveCard.
+func (e *emulator) PlaceCard(id, uidText string) error {
+	r, uid, err := e.readerCard(id, uidText)
 	if err != nil {
 		return err
 	}
@@ -140,11 +145,7 @@ func (e *emulator) PlaceCard(id, uidText string) error {
 
 // RemoveCard takes a card off the reader.
 func (e *emulator) RemoveCard(id, uidText string) error {
-	r, err := e.reader(id)
-	if err != nil {
-		return err
-	}
-	uid, err := parseUID(uidText)
+	r, uid, err := e.readerCard(id, uidText)
 	if err != nil {
 		return err
 	}
