@@ -28,6 +28,9 @@ var (
 	ErrOverheat = errors.New("antenna drivers overheated")
 	// ErrChipStuck: the chip neither finished nor timed out in time.
 	ErrChipStuck = errors.New("chip did not complete the command")
+	// ErrChipLost: the chip stopped answering on the bus (VersionReg no
+	// longer reads what it read at New): a loose cable or lost power.
+	ErrChipLost = errors.New("reader chip lost")
 )
 
 // FrameError is a failed exchange with a card: which reader, which step,

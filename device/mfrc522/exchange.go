@@ -1,6 +1,7 @@
 package mfrc522
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pkfreelance/seatgate/device/iso14443"
@@ -101,7 +102,10 @@ func (d *Dev) finish() (answer, error) {
 	for {
 		b := &d.b
 		b.reset()
-		st := b.read(regComIrq, regError, regStatus2, regFIFOLevel, regControl, regColl)
+		// VersionReg rides along at no cost: a chip that fell off the bus
+		// (cable, power) reads 0x00 or 0xFF everywhere, which would
+		// otherwise look like an empty field forever.
+		st := b.read(regComIrq, regError, regStatus2, regFIFOLevel, regControl, regColl, regVersion)
 		fifo := -1
 		if prefetch && expectBytes > 0 {
 			regs := make([]byte, expectBytes)
@@ -114,6 +118,10 @@ func (d *Dev) finish() (answer, error) {
 			return answer{}, err
 		}
 		v := b.values(st)
+		if v[6] != d.version {
+			return answer{}, &FrameError{Reader: d.name, Op: p.op,
+				Err: fmt.Errorf("%w: VersionReg reads %#02x, was %#02x", ErrChipLost, v[6], d.version)}
+		}
 		irq, errReg, modem := v[0], v[1], v[2]&0x07
 		level, lastBits, coll := int(v[3]&0x7F), int(v[4]&0x07), v[5]
 

@@ -347,3 +347,21 @@ func TestCardToUIDTime(t *testing.T) {
 		}
 	}
 }
+
+// TestChipLostWhileRunning: a chip that drops off the bus mid-operation
+// (every byte reads 0x00 or 0xFF) is reported as lost, not as an empty
+// field, so the scanner can raise a fault.
+func TestChipLostWhileRunning(t *testing.T) {
+	for _, kind := range []emu.FaultKind{emu.FaultMissing, emu.FaultMissingFF} {
+		r := newRig(t)
+		d := r.open(t, mfrc522.Options{})
+		r.chip.Inject(emu.Fault{Kind: kind})
+		_, err := d.Request(false)
+		if !errors.Is(err, mfrc522.ErrChipLost) {
+			t.Errorf("%v: Request err = %v, want ErrChipLost", kind, err)
+		}
+		if mfrc522.Retryable(err) {
+			t.Errorf("%v: a lost chip must not be retryable", kind)
+		}
+	}
+}

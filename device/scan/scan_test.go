@@ -243,3 +243,20 @@ func TestRunStopsAndClosesReaders(t *testing.T) {
 		t.Errorf("field still on after Run returned")
 	}
 }
+
+// TestChipLostWhileScanning: a reader whose chip drops off the bus while it
+// is being scanned is reported faulty, and recovers when the chip returns.
+func TestChipLostWhileScanning(t *testing.T) {
+	b := newBench(t, 3, scan.Options{})
+	b.cycles(3)
+	b.chips[1].Inject(emu.Fault{Kind: emu.FaultMissingFF})
+	got := kinds(b.cycles(2))
+	if len(got) != 1 || got[0] != "r1:fault" {
+		t.Fatalf("events after the chip dropped off = %v, want one fault", got)
+	}
+	b.chips[1].Inject(emu.Fault{Kind: emu.FaultClear})
+	got = kinds(b.forDuration(2 * time.Second))
+	if len(got) != 1 || got[0] != "r1:recovered" {
+		t.Fatalf("events after the chip came back = %v, want one recovery", got)
+	}
+}

@@ -49,6 +49,7 @@ type Emulator interface {
 	RemoveCard(reader, uid string) error
 	Reader(reader string) (ReaderView, error)
 	SetClock(now time.Time) error
+	InjectFault(reader, fault string, count int) error
 }
 
 // Errors an Emulator returns.
@@ -123,6 +124,7 @@ func New(o Options) http.Handler {
 		route("POST", "/api/v1/emulator/readers/{reader}/cards", h.placeCard)
 		route("DELETE", "/api/v1/emulator/readers/{reader}/cards/{uid}", h.removeCard)
 		route("GET", "/api/v1/emulator/readers/{reader}", h.reader)
+		route("POST", "/api/v1/emulator/readers/{reader}/fault", h.fault)
 		route("POST", "/api/v1/emulator/clock", h.clock)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -248,6 +250,21 @@ func (h *handler) reader(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *handler) fault(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Fault string `json:"fault"`
+		Count int    `json:"count"`
+	}
+	if !decode(w, r, &b) {
+		return
+	}
+	if err := h.o.Emulator.InjectFault(r.PathValue("reader"), b.Fault, b.Count); err != nil {
+		h.emuErr(w, err)
+		return
+	}
+	h.reader(w, r)
 }
 
 func (h *handler) clock(w http.ResponseWriter, r *http.Request) {

@@ -52,6 +52,12 @@ func (f fakeEmu) Reader(reader string) (api.ReaderView, error) {
 	return api.ReaderView{Reader: reader}, f.err
 }
 func (f fakeEmu) SetClock(now time.Time) error { return f.err }
+func (f fakeEmu) InjectFault(reader, fault string, count int) error {
+	if fault == "melted" {
+		return fmt.Errorf("%w: unknown fault", api.ErrBadRequest)
+	}
+	return f.err
+}
 
 func do(t *testing.T, h http.Handler, method, path, body string) (int, map[string]any, string) {
 	t.Helper()
@@ -89,6 +95,8 @@ func TestRoutesAndErrors(t *testing.T) {
 		{"POST", "/api/v1/emulator/readers/desk-1/tap", `{"uid":"` + strings.Repeat("A", 70000) + `"}`, 400, "request body"},
 		{"POST", "/api/v1/emulator/clock", `{"now":"2026-11-27T23:00:00+05:00"}`, 200, "2026-11-27T23:00:00+05:00"},
 		{"POST", "/api/v1/emulator/clock", `{"now":"tomorrow"}`, 400, "RFC 3339"},
+		{"POST", "/api/v1/emulator/readers/desk-1/fault", `{"fault":"missing"}`, 200, `"reader": "desk-1"`},
+		{"POST", "/api/v1/emulator/readers/desk-1/fault", `{"fault":"melted"}`, 400, "unknown fault"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {

@@ -306,3 +306,68 @@ func TestSIGKILLDuringTapStorm(t *testing.T) {
 		t.Errorf("bbolt consistency check: %v", err)
 	}
 }
+
+// TestReaderFaultIsIsolated: a reader whose chip drops off the bus shows
+// the fault pattern at its desk and in /healthz, the other desks on the
+// same bus keep answering, and it recovers by itself when the chip returns.
+func TestReaderFaultIsIsolated(t *testing.T) {
+	g := newGW(t)
+	g.importMembers(snapshot(3))
+	g.start()
+	if _, err := g.call("POST", "/api/v1/emulator/readers/desk-6/fault", map[string]any{"fault": "missing"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	type readerHealth struct {
+		ID     string `json:"id"`
+		OK     bool   `json:"ok"`
+		Error  string `json:"error"`
+		Faults int    `json:"faults"`
+	}
+	var h struct {
+		Status  string         `json:"status"`
+		Readers []readerHealth `json:"readers"`
+	}
+	health := func() readerHealth {
+		if _, err := g.call("GET", "/healthz", nil, &h); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range h.Readers {
+			if r.ID == "desk-6" {
+				return r
+			}
+		}
+		t.Fatal("desk-6 missing from /healthz")
+		return readerHealth{}
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if cond() {
+				return
+			}
+		}
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	waitFor("desk-6 to be reported faulty", func() bool { return !health().OK })
+	if r := health(); h.Status != "degraded" || r.Faults == 0 || !strings.Contains(r.Error, "VersionReg") {
+		t.Errorf("healthz = %s %+v, want degraded with a VersionReg error for desk-6", h.Status, r)
+	}
+	var view struct{ Pattern string }
+	g.call("GET", "/api/v1/emulator/readers/desk-6", nil, &view)
+	if view.Pattern != "reader_fault" {
+		t.Errorf("desk-6 shows %q, want reader_fault", view.Pattern)
+	}
+	// desk-5 shares the emulated bus with desk-6 and still answers.
+	if r := g.tap("desk-5", "C0000001"); r.Outcome != "checkin" {
+		t.Errorf("tap at desk-5 while desk-6 is faulty: %+v", r)
+	}
+	if code, err := g.call("POST", "/api/v1/emulator/readers/desk-6/tap", map[string]string{"uid": "C0000002"}, nil); code != 409 {
+		t.Errorf("tap at the faulty desk: %d %v, want 409", code, err)
+	}
+	g.call("POST", "/api/v1/emulator/readers/desk-6/fault", map[string]any{"fault": "clear"}, nil)
+	waitFor("desk-6 to recover", func() bool { return health().OK })
+	if r := g.tap("desk-6", "C0000002"); r.Outcome != "checkin" {
+		t.Errorf("tap at desk-6 after recovery: %+v", r)
+	}
+	g.stop()
+}

@@ -178,6 +178,31 @@ func (e *emulator) Reader(id string) (api.ReaderView, error) {
 	return v, nil
 }
 
+// faultKinds are the faults the API can inject, by name.
+var faultKinds = map[string]emu.FaultKind{
+	"clear": emu.FaultClear, "missing": emu.FaultMissing, "missing_ff": emu.FaultMissingFF,
+	"bus_error": emu.FaultBusError, "crc": emu.FaultCRC, "parity": emu.FaultParity,
+	"protocol": emu.FaultProtocol, "no_answer": emu.FaultNoAnswer,
+}
+
+// InjectFault makes the emulated reader misbehave (for tests and for
+// training owners to recognise a reader fault at the desk).
+func (e *emulator) InjectFault(id, fault string, count int) error {
+	r, err := e.reader(id)
+	if err != nil {
+		return err
+	}
+	k, ok := faultKinds[fault]
+	if !ok {
+		return fmt.Errorf("%w: unknown fault %q (clear, missing, missing_ff, bus_error, crc, parity, protocol, no_answer)", api.ErrBadRequest, fault)
+	}
+	if count < 0 || count > 1000 {
+		return fmt.Errorf("%w: count %d out of range 0..1000", api.ErrBadRequest, count)
+	}
+	r.chip.Inject(emu.Fault{Kind: k, Count: count})
+	return nil
+}
+
 // SetClock moves the gateway's wall clock (emulator.clock must be on).
 func (e *emulator) SetClock(now time.Time) error {
 	if e.clock == nil {
