@@ -127,19 +127,30 @@ func (d *Dev) finish() (answer, error) {
 
 		done := irq&irqRx != 0 || (irq&irqErr != 0 && modem != modemReceiving)
 		if !done {
-			if fifo >= 0 && level > 0 {
+			if fifo >= 0 && (level > 0 || modem == modemReceiving) {
+				// The prefetch may have taken bytes of an answer still
+				// arriving (the FIFO fills during reception).
 				lost = true
 			}
 			prefetch = false
-			if irq&irqTimer != 0 || modem == 0x00 || modem == 0x05 {
-				// Timer ran out, or the receiver is idle or still waiting
-				// for a start bit after the answer was due: nobody answered.
+			now := d.clk.Now()
+			if irq&irqTimer != 0 {
 				return answer{}, &FrameError{Reader: d.name, Op: p.op, Err: ErrNoCard}
 			}
-			if !d.clk.Now().Before(p.deadline) {
+			if modem == 0x00 || modem == 0x05 {
+				// The receiver is idle or still waiting for a start bit.
+				// After the answer was due, nobody answered; before (a
+				// stale IRQ edge woke us early), wait until it is due.
+				if !now.Before(p.dueAt) {
+					return answer{}, &FrameError{Reader: d.name, Op: p.op, Err: ErrNoCard}
+				}
+				d.clk.Sleep(p.dueAt.Sub(now))
+				continue
+			}
+			if !now.Before(p.deadline) {
 				return answer{}, &FrameError{Reader: d.name, Op: p.op, Err: ErrChipStuck}
 			}
-			d.waitUntil(d.clk.Now().Add(20*time.Microsecond), p.deadline)
+			d.clk.Sleep(20 * time.Microsecond)
 			continue
 		}
 		if lost {

@@ -365,3 +365,29 @@ func TestChipLostWhileRunning(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleIRQEdges: with character-device edge semantics, edges nobody
+// waited for (pipelined requests finished after their answer was due, the
+// timer after an HLTA) stay queued. A wait that returns on such an edge
+// before the answer is due must not be taken for "no card".
+func TestStaleIRQEdges(t *testing.T) {
+	r := newRig(t, func(o *emu.ChipOptions) { o.ZeroTimeoutWaitsForever = true })
+	d := r.open(t, mfrc522.Options{IRQ: r.chip.IRQ()})
+	for range 20 {
+		if err := d.StartRequest(false); err != nil {
+			t.Fatal(err)
+		}
+		r.clk.Advance(2 * time.Millisecond) // as the scanner does: sleep past the answer
+		if _, err := d.FinishRequest(); !errors.Is(err, mfrc522.ErrNoCard) {
+			t.Fatalf("empty field: %v", err)
+		}
+	}
+	r.chip.Place(emu.NewCard(mustUID(t, "04A1B2C3D4E5F6"), emu.WithPowerUp(0)))
+	c, err := d.ReadUID()
+	if err != nil {
+		t.Fatalf("ReadUID after queued edges: %v", err)
+	}
+	if c.UID.String() != "04A1B2C3D4E5F6" {
+		t.Errorf("UID = %s", c.UID)
+	}
+}

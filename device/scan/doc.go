@@ -16,7 +16,15 @@
 // make a new tap: a held card that answers REQA again (a brown-out at the
 // edge of the field, a lost HLTA) is not a second tap.
 //
-// A reader that fails (no chip, bus error, stuck chip, overheating) is
-// reported once, left out of the cycle and reopened with exponential backoff
-// and jitter; it never slows the other readers.
+// Cards already lying on a reader when it is opened (at start, after a
+// power cut, after a reader fault) are taken as held, not as taps: a
+// restart never checks anyone in or out. Only a card put down afterwards
+// taps.
+//
+// A reader that fails (no chip, a chip lost from the bus, bus error, stuck
+// chip, overheating) is reported, left out of the cycle and reopened with
+// exponential backoff and jitter (the backoff starts again from the bottom
+// only after the reader has worked for 30 s); it never slows the other
+// readers. A garbled answer to a presence check is retried, not counted as
+// the card having gone.
 package scan

@@ -117,6 +117,8 @@ type ReaderStatus struct {
 	Faults      int       `json:"faults"`
 	RadioErrors int       `json:"radio_errors"`
 	NextRetry   time.Time `json:"next_retry,omitzero"`
+	// Settling: just opened; cards found now are taken as lying there.
+	Settling bool `json:"settling,omitempty"`
 	Present     []string  `json:"present,omitempty"`
 }
 
@@ -194,6 +196,12 @@ type reader struct {
 	held        []held
 	nextCheck   time.Time
 	requested   bool
+	// settling: the reader has just been opened. Cards already lying on
+	// it answer the first requests (switching the field on woke them);
+	// they are taken as held, not as taps, so a power cut, a restart or a
+	// reader fault never checks anyone in or out.
+	settling     int
+	healthySince time.Time
 }
 
 type busLoop struct {
@@ -242,6 +250,13 @@ func (b *busLoop) cycle(emit func(Event)) {
 	b.requestAll(false, emit, func(r *reader) bool { return true }, func(r *reader, atqa mfrc522.ATQA) {
 		b.activate(r, atqa, emit)
 	})
+	for _, r := range b.readers {
+		r.mu.Lock()
+		if r.settling > 0 {
+			r.settling--
+		}
+		r.mu.Unlock()
+	}
 	now = b.clk.Now()
 	b.requestAll(true, emit, func(r *reader) bool {
 		return len(r.held) > 0 && !now.Before(r.nextCheck)
@@ -286,6 +301,11 @@ func (b *busLoop) requestAll(wake bool, emit func(Event), want func(*reader) boo
 		switch {
 		case errors.Is(err, mfrc522.ErrNoCard):
 			// Nobody in the requested states: nothing to do now.
+			if !wake {
+				r.mu.Lock()
+				r.settling = 0 // every card that was lying there is absorbed
+				r.mu.Unlock()
+			}
 		case err != nil && mfrc522.Retryable(err):
 			r.noteRadioError()
 			r.requested = false
@@ -326,11 +346,17 @@ func (b *busLoop) activate(r *reader, atqa mfrc522.ATQA, emit func(Event)) {
 		r.nextCheck = now.Add(b.opts.PresenceInterval)
 	}
 	r.mu.Unlock()
+	if r.settling > 0 {
+		b.opts.Logger.Info("card lying on the reader when it opened: held, not a tap",
+			"reader", r.spec.ID, "uid", c.UID.String())
+		return
+	}
 	emit(Event{Reader: r.spec.ID, Kind: Tap, UID: c.UID, SAK: c.SAK, At: now})
 }
 
 // checkHeld selects each held card by UID after a WUPA that was answered.
 func (b *busLoop) checkHeld(r *reader, emit func(Event)) {
+	retry := false
 	for i := 0; i < len(r.held); i++ {
 		if i > 0 {
 			// The previous select ended with HLTA; wake the rest again.
@@ -354,20 +380,24 @@ func (b *busLoop) checkHeld(r *reader, emit func(Event)) {
 			r.mu.Lock()
 			h.lastSeen, h.misses = b.clk.Now(), 0
 			r.mu.Unlock()
-		case errors.Is(err, mfrc522.ErrNoCard) || mfrc522.Retryable(err):
-			if mfrc522.Retryable(err) {
-				r.noteRadioError()
-			}
+		case errors.Is(err, mfrc522.ErrNoCard):
 			r.mu.Lock()
 			h.misses++
 			r.mu.Unlock()
+		case mfrc522.Retryable(err):
+			// A garbled answer means something is there: not a miss.
+			// Check again next cycle rather than in PresenceInterval.
+			r.noteRadioError()
+			retry = true
 		default:
 			b.fail(r, err, emit)
 			return
 		}
 	}
 	b.dropMissing(r, emit)
-	r.nextCheck = b.clk.Now().Add(b.opts.PresenceInterval)
+	if !retry {
+		r.nextCheck = b.clk.Now().Add(b.opts.PresenceInterval)
+	}
 }
 
 func wakeup(dev Reader) (mfrc522.ATQA, error) {
@@ -438,8 +468,21 @@ func (b *busLoop) fail(r *reader, err error, emit func(Event)) {
 	first := r.err == nil
 	r.err = err
 	r.faults++
-	r.held = nil
+	// Held cards are kept: when the reader is back, those still lying
+	// there are absorbed while it settles, the others are found missing
+	// by the presence check. Forgetting them would turn a card left on the
+	// desk into a tap (a check-out) after every fault.
+	for i := range r.held {
+		r.held[i].misses = 0
+	}
 	r.requested = false
+	// The backoff only starts again from the bottom once the reader has
+	// worked for a while: a reader that opens and fails at once is retried
+	// less and less often, not five times a second.
+	if !r.healthySince.IsZero() && now.Sub(r.healthySince) >= healthyAfter {
+		r.backoff = 0
+	}
+	r.healthySince = time.Time{}
 	r.backoff = nextBackoff(r.backoff, b.opts.BackoffMin, b.opts.BackoffMax)
 	r.nextRetry = now.Add(r.backoff)
 	r.mu.Unlock()
@@ -460,8 +503,9 @@ func (b *busLoop) open(r *reader, emit func(Event)) {
 	r.dev = dev
 	wasFaulty := r.err != nil && r.faults > 0
 	r.err = nil
-	r.backoff = 0
 	r.nextRetry = time.Time{}
+	r.healthySince = b.clk.Now()
+	r.settling = settleCycles
 	r.mu.Unlock()
 	if wasFaulty {
 		b.opts.Logger.Info("reader recovered", "reader", r.spec.ID, "bus", b.name)
@@ -474,7 +518,7 @@ func (b *busLoop) status() []ReaderStatus {
 	for _, r := range b.readers {
 		r.mu.Lock()
 		s := ReaderStatus{ID: r.spec.ID, Bus: r.bus, OK: r.dev != nil && r.err == nil, Faults: r.faults,
-			RadioErrors: r.radioErrors, NextRetry: r.nextRetry}
+			RadioErrors: r.radioErrors, NextRetry: r.nextRetry, Settling: r.dev == nil || r.settling > 0}
 		if r.err != nil {
 			s.Error = r.err.Error()
 		}
@@ -486,6 +530,15 @@ func (b *busLoop) status() []ReaderStatus {
 	}
 	return st
 }
+
+// healthyAfter is how long a reopened reader must work before a new fault
+// starts its backoff from BackoffMin again.
+const healthyAfter = 30 * time.Second
+
+// settleCycles bounds how many cycles after an open cards found by REQA
+// are taken as already lying there (it ends sooner, at the first REQA that
+// finds nobody).
+const settleCycles = 20
 
 // nextBackoff doubles the delay within [min, max] with ±20 % jitter.
 func nextBackoff(prev, lo, hi time.Duration) time.Duration {

@@ -260,3 +260,86 @@ func TestChipLostWhileScanning(t *testing.T) {
 		t.Fatalf("events after the chip came back = %v, want one recovery", got)
 	}
 }
+
+// TestCardLyingAtOpenIsNotATap: after a power cut or a restart the card
+// left on the desk must not check its owner out (or anyone in).
+func TestCardLyingAtOpenIsNotATap(t *testing.T) {
+	b := newBench(t, 2, scan.Options{})
+	b.chips[0].Place(emu.NewCard(uid(t, "04A1B2C3")), emu.NewCard(uid(t, "04A9B2C3")))
+	if got := kinds(b.forDuration(time.Second)); len(got) != 0 {
+		t.Fatalf("events with cards lying on the reader at start = %v, want none", got)
+	}
+	if st := b.s.Status(); len(st[0].Present) != 2 {
+		t.Errorf("present at r0 = %v, want both cards", st[0].Present)
+	}
+	b.chips[0].Remove(uid(t, "04A1B2C3"))
+	b.forDuration(500 * time.Millisecond)
+	b.chips[0].Place(emu.NewCard(uid(t, "04A1B2C3")))
+	if got := kinds(b.forDuration(200 * time.Millisecond)); len(got) != 1 || got[0] != "r0:tap:04A1B2C3" {
+		t.Errorf("lift and tap again = %v, want one tap", got)
+	}
+}
+
+// TestFaultDoesNotRetapHeldCard: a transient reader fault (the chip is
+// reset when it is reopened, so the card wakes up again) is not a tap.
+func TestFaultDoesNotRetapHeldCard(t *testing.T) {
+	b := newBench(t, 1, scan.Options{})
+	b.cycles(3)
+	b.chips[0].Place(emu.NewCard(uid(t, "04A1B2C3")))
+	if got := kinds(b.forDuration(200 * time.Millisecond)); len(got) != 1 {
+		t.Fatalf("events = %v, want one tap", got)
+	}
+	b.chips[0].Inject(emu.Fault{Kind: emu.FaultBusError, Count: 1})
+	got := kinds(b.forDuration(3 * time.Second))
+	if len(got) != 2 || got[0] != "r0:fault" || got[1] != "r0:recovered" {
+		t.Fatalf("events across a fault with a card lying there = %v, want fault and recovery only", got)
+	}
+	b.chips[0].RemoveAll()
+	if got := kinds(b.forDuration(time.Second)); len(got) != 1 || got[0] != "r0:removed:04A1B2C3" {
+		t.Errorf("after lifting the card: %v, want its removal", got)
+	}
+}
+
+// TestNoisyPresenceCheckIsNotRemoval: garbled answers to presence checks
+// mean the card is there; they are retried, not counted as misses.
+func TestNoisyPresenceCheckIsNotRemoval(t *testing.T) {
+	b := newBench(t, 1, scan.Options{})
+	b.cycles(3)
+	b.chips[0].Place(emu.NewCard(uid(t, "04A1B2C3")))
+	b.forDuration(200 * time.Millisecond)
+	b.chips[0].Inject(emu.Fault{Kind: emu.FaultCRC, Count: 4})
+	if got := kinds(b.forDuration(2 * time.Second)); len(got) != 0 {
+		t.Errorf("events with noisy presence checks = %v, want none", got)
+	}
+	if st := b.s.Status(); len(st[0].Present) != 1 || st[0].RadioErrors == 0 {
+		t.Errorf("status = %+v, want the card present and radio errors counted", st[0])
+	}
+}
+
+// flakyReader opens fine and fails at its first request.
+type flakyReader struct{ scan.Reader }
+
+func (flakyReader) StartRequest(bool) error { return errors.New("spi: ioctl failed") }
+func (flakyReader) Close() error            { return nil }
+
+// TestFlappingReaderBacksOff: a reader that opens and fails at once is
+// retried less and less often, not at the minimum backoff forever.
+func TestFlappingReaderBacksOff(t *testing.T) {
+	clk := emu.NewVirtualClock(start)
+	s := scan.New([]scan.Bus{{Name: "spi0", Clock: clk, Readers: []scan.ReaderSpec{{ID: "r0",
+		Open: func() (scan.Reader, error) { return flakyReader{}, nil }}}}}, scan.Options{})
+	faults := 0
+	for end := clk.Now().Add(time.Minute); clk.Now().Before(end); {
+		t0 := clk.Now()
+		s.Cycle(func(e scan.Event) {
+			if e.Kind == scan.Fault {
+				faults++
+			}
+		})
+		clk.AdvanceTo(t0.Add(5 * time.Millisecond))
+	}
+	// 0.2 s doubling to 30 s: about 9 attempts in a minute.
+	if faults > 12 {
+		t.Errorf("%d faults in a minute, want the backoff to grow (≤ 12)", faults)
+	}
+}

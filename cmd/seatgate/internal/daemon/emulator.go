@@ -82,12 +82,13 @@ func (e *emulator) Tap(ctx context.Context, id, uidText string) (api.TapResult, 
 	}
 }
 
-// waitGone waits until the scanner no longer holds uid on the reader, and
-// fails fast if the reader is faulty.
+// waitGone waits until the reader is open and settled and no longer holds
+// uid (a card put down while the reader starts is taken as lying there, not
+// as a tap), and fails fast if the reader is faulty.
 func (e *emulator) waitGone(ctx context.Context, id string, uid iso14443.UID) error {
 	want := uid.String()
 	for {
-		held := false
+		busy := false
 		for _, st := range e.scanner.Status() {
 			if st.ID != id {
 				continue
@@ -95,9 +96,9 @@ func (e *emulator) waitGone(ctx context.Context, id string, uid iso14443.UID) er
 			if !st.OK && st.Faults > 0 {
 				return fmt.Errorf("%w: reader %s is faulty: %s", api.ErrConflict, id, st.Error)
 			}
-			held = slices.Contains(st.Present, want)
+			busy = st.Settling || slices.Contains(st.Present, want)
 		}
-		if !held {
+		if !busy {
 			return nil
 		}
 		select {

@@ -38,7 +38,15 @@ func (g *gate) run(ctx context.Context, events <-chan scan.Event) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			// Taps already read are decided before the store closes.
+			for {
+				select {
+				case ev := <-events:
+					g.handle(ev)
+				default:
+					return
+				}
+			}
 		case ev := <-events:
 			g.handle(ev)
 		}

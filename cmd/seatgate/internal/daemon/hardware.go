@@ -31,7 +31,7 @@ var hostInit = sync.OnceValue(func() error {
 // reset is the surest cure for a wedged chip). A line shared by several
 // readers is pulsed once, before the first of them opens: pulsing it again
 // to recover one reader would reset its healthy neighbours.
-func openMFRC522(rc config.Reader, sharedReset *sync.Once) func() (scan.Reader, error) {
+func openMFRC522(rc config.Reader, sharedReset *resetLine) func() (scan.Reader, error) {
 	return func() (scan.Reader, error) {
 		if err := hostInit(); err != nil {
 			return nil, fmt.Errorf("periph host init: %w", err)
@@ -62,8 +62,9 @@ func openMFRC522(rc config.Reader, sharedReset *sync.Once) func() (scan.Reader, 
 			}
 			if sharedReset == nil {
 				o.Reset = p
-			} else {
-				sharedReset.Do(func() { pulseReset(p) })
+			} else if err := sharedReset.pulse(p); err != nil {
+				port.Close()
+				return nil, err
 			}
 		}
 		dev, err := mfrc522.New(conn, o)
@@ -117,12 +118,27 @@ func hardwarePins(rc config.Reader) (pins desk.Pins, err error) {
 	return
 }
 
-// pulseReset holds NRSTPD low for 100 µs, then waits for the oscillators.
-func pulseReset(p gpio.PinOut) {
-	if p.Out(gpio.Low) != nil {
-		return
-	}
-	time.Sleep(100 * time.Microsecond)
-	p.Out(gpio.High)
-	time.Sleep(50 * time.Millisecond)
+// resetLine is an NRSTPD line shared by several readers: pulsed once.
+type resetLine struct {
+	once sync.Once
+	err  error
+}
+
+// pulse holds NRSTPD low for 100 µs, then high for the oscillators to
+// start, the first time it is called; it returns that first pulse's error
+// to every reader on the line.
+func (l *resetLine) pulse(p gpio.PinOut) error {
+	l.once.Do(func() {
+		if err := p.Out(gpio.Low); err != nil {
+			l.err = fmt.Errorf("reset line %s low: %w", p, err)
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+		if err := p.Out(gpio.High); err != nil {
+			l.err = fmt.Errorf("reset line %s high (the readers on it stay powered down): %w", p, err)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	})
+	return l.err
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"sync"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -38,10 +37,10 @@ func (g *Gateway) buildReaders() ([]scan.Bus, error) {
 			resetUsers[rc.Reset]++
 		}
 	}
-	sharedReset := map[string]*sync.Once{}
+	sharedReset := map[string]*resetLine{}
 	for pin, n := range resetUsers {
 		if n > 1 {
-			sharedReset[pin] = new(sync.Once)
+			sharedReset[pin] = new(resetLine)
 		}
 	}
 	for _, rc := range g.cfg.Readers {
