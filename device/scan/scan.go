@@ -118,8 +118,8 @@ type ReaderStatus struct {
 	RadioErrors int       `json:"radio_errors"`
 	NextRetry   time.Time `json:"next_retry,omitzero"`
 	// Settling: just opened; cards found now are taken as lying there.
-	Settling bool `json:"settling,omitempty"`
-	Present     []string  `json:"present,omitempty"`
+	Settling bool     `json:"settling,omitempty"`
+	Present  []string `json:"present,omitempty"`
 }
 
 // Scanner polls buses of readers. Create with New, run with Run.
