@@ -72,6 +72,16 @@ func WithATQA(atqa uint16) CardOption { return func(c *Card) { c.atqa = atqa } }
 // frames. Default 1 ms; ISO/IEC 14443 allows up to 5 ms.
 func WithPowerUp(d time.Duration) CardOption { return func(c *Card) { c.powerUp = d } }
 
+// WithAnswerDelay makes the card answer d later than the standard frame
+// delay time (iso14443.FDTShort): a slow or marginal card. Default 0; a
+// negative d counts as 0. When cards with different delays answer the same
+// frame, the receiver hears only those that start first (the smallest
+// delay), combined bit by bit; the later ones are not heard, although they
+// act on the frame.
+func WithAnswerDelay(d time.Duration) CardOption {
+	return func(c *Card) { c.answerDelay = max(d, 0) }
+}
+
 // Card is an ISO/IEC 14443-3 type A card with a 4-, 7- or 10-byte UID. It
 // answers REQA, WUPA, ANTICOLLISION, SELECT and HLTA; nothing above layer 3.
 // A card is in at most one chip's field at a time.
@@ -80,6 +90,8 @@ type Card struct {
 	atqa    uint16
 	sak     byte
 	powerUp time.Duration
+
+	answerDelay time.Duration // added to the frame delay time
 
 	mu    sync.Mutex // guards owner
 	owner *Chip

@@ -91,7 +91,9 @@ type model struct {
 	tx             bitFrame
 	txStart, txEnd time.Time
 	rx             *reception // never modified once made
-	rxStart, rxEnd time.Time
+	rxStart, rxEnd time.Time  // first and last bit of the answer on air
+	rxPushed       int        // bytes of rx.data already written to the FIFO
+	rxOvfl         bool       // a received byte found the FIFO full
 	rxTimerDone    bool
 
 	timer  timerState
@@ -255,6 +257,7 @@ const (
 	evNone        event = iota
 	evTxEnd             // last bit sent
 	evRxTimerStop       // 5th bit of the answer received
+	evRxByte            // a received byte complete: into the FIFO
 	evRxEnd             // last bit of the answer received
 	evTimer             // timer reaches zero
 	evCRC               // CRC coprocessor done
@@ -276,6 +279,9 @@ func (c *Chip) nextEvent() (event, time.Time) {
 	case phRx:
 		if !m.rxTimerDone {
 			consider(evRxTimerStop, m.rxStart.Add(5*iso14443.ETU))
+		}
+		if m.rxPushed < len(m.rx.data) {
+			consider(evRxByte, m.rx.at[m.rxPushed])
 		}
 		consider(evRxEnd, m.rxEnd)
 	}
@@ -301,6 +307,8 @@ func (c *Chip) fire(e event, t time.Time) {
 		c.onTxEnd(t)
 	case evRxTimerStop:
 		c.onRxTimerStop(t)
+	case evRxByte:
+		c.onRxByte()
 	case evRxEnd:
 		c.onRxEnd(t)
 	case evTimer:

@@ -37,7 +37,8 @@ func (c *Chip) finishCommand() {
 func (c *Chip) cancelCommand() {
 	m := &c.m
 	m.ph = phIdle
-	m.rx = nil
+	m.rx = nil // bytes already received stay in the FIFO
+	m.rxPushed, m.rxOvfl = 0, false
 	m.tx = bitFrame{}
 	m.crc.active = false
 	m.crc.busy = false
@@ -156,6 +157,7 @@ func (c *Chip) resetRegisters() {
 	m.loAlert, m.hiAlert = true, false
 	m.ph = phIdle
 	m.rx = nil
+	m.rxPushed, m.rxOvfl = 0, false
 	m.tx = bitFrame{}
 	m.timer = timerState{}
 	m.crc = crcState{}

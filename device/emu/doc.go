@@ -13,14 +13,25 @@
 // The chip never runs on its own. Radio frames, the card answer delay,
 // the timer, the CRC coprocessor and card power-up are evaluated lazily
 // against Clock.Now at every register access: after StartSend a frame is on
-// air for iso14443.FrameAirTime of its bits, a card answers
-// iso14443.FDTShort after its end, and RxIRq becomes visible only once the
-// clock has passed the end of the answer. With a VirtualClock every Tx or
-// TxPackets call charges ChipOptions.TransferLatency plus 8/SPIHz per byte
-// to the clock, so a driver that polls sees time pass at the rate of its own
-// SPI traffic; an IRQ waiter moves the clock to the next event that would
-// produce its edge. With SystemClock (the daemon's emulated readers) time is
-// the wall clock and nothing sleeps.
+// air for iso14443.FrameAirTime of its bits, and a card answers
+// iso14443.FDTShort after its end (plus its WithAnswerDelay).
+//
+// The answer fills the FIFO while it arrives: a byte is in the FIFO once
+// its last bit (and parity bit) has been received, 10+9k etu after the
+// start of the answer for byte k, so meanwhile FIFOLevelReg grows,
+// HiAlert and LoAlert follow, Status2Reg.ModemState reads 110 (receiving),
+// and bytes the host reads are gone. RxIRq, ErrIRq and ErrorReg (CRCErr,
+// ParityErr, ProtocolErr, CollErr, BufferOvfl) and CollReg change only
+// once the clock has passed the end of the answer. With RxCRCEn the
+// receiver holds the last two bytes back, so the CRC_A never reaches the
+// FIFO. The details are on decode in radio.go.
+//
+// With a VirtualClock every Tx or TxPackets call charges
+// ChipOptions.TransferLatency plus 8/SPIHz per byte to the clock, so a
+// driver that polls sees time pass at the rate of its own SPI traffic; an
+// IRQ waiter moves the clock to the next event that would produce its edge.
+// With SystemClock (the daemon's emulated readers) time is the wall clock
+// and nothing sleeps.
 //
 // # What is modelled
 //
@@ -31,9 +42,11 @@
 //   - Commands Idle, Mem, GenerateRandomID, CalcCRC (all CRC presets),
 //     Transmit, NoCmdChange, Receive, Transceive (stays active; each StartSend
 //     sends again), MFAuthent (see below), SoftReset; PowerDown and RcvOff.
-//   - Transmission with TxLastBits and TxCRCEn, TxWaitRF; reception with
-//     RxAlign, RxLastBits, RxCRCEn (CRC checked and stripped), RxNoErr,
-//     ErrorReg, CollReg and bit collisions between several cards.
+//   - Transmission with TxLastBits and TxCRCEn, TxWaitRF; reception byte
+//     by byte into the FIFO with RxAlign, RxLastBits, RxCRCEn (CRC checked
+//     and stripped), RxNoErr, ErrorReg, CollReg and bit collisions between
+//     several cards; cards that answer late (WithAnswerDelay: only the
+//     first to answer are heard).
 //   - The timer (TAuto, TAutoRestart, TStartNow/TStopNow, TPrescalEven).
 //   - The RF field (Tx1RFEn/Tx2RFEn), card power-up time and the 5 ms
 //     guard time after field-on (Stats.GuardViolations).

@@ -28,6 +28,19 @@ func FuzzChipSPI(f *testing.F) {
 		4, 0xFF, 0,
 		0, 4, rd(regFIFOLevel), rd(regFIFOData), rd(regFIFOData), 0,
 	})
+	f.Add([]byte{ // REQA, then FIFO reads while the ATQA arrives (byte 0 in at 270 µs)
+		1, 2, w(regTxControl), 0x83,
+		254, 0, 254, 0, // 5.08 ms: field guard
+		1, 2, w(regWaterLevel), 63,
+		1, 2, w(regFIFOData), 0x26,
+		1, 2, w(regBitFraming), 0x07,
+		1, 2, w(regCommand), cmdTransceive,
+		1, 2, w(regBitFraming), 0x87,
+		24, 0, 4, 0, // 280 µs
+		0, 4, rd(regFIFOLevel), rd(regStatus2), rd(regFIFOData), 0,
+		29, 0,
+		0, 4, rd(regFIFOLevel), rd(regComIrq), rd(regFIFOData), 0,
+	})
 	f.Add([]byte{2, 6, w(regFIFOData), 1, 2, 3, 4, 5, 0, 3, rd(regFIFOLevel), rd(regFIFOData), 0})
 	f.Add([]byte{1, 2, w(regTMode), tAutoRestart, 1, 2, w(regControl), ctlTStartNow, 4, 200, 0})
 	f.Add([]byte{1, 2, w(regCommand), cmdSoftReset, 1, 2, w(regCommand), cmdCalcCRC, 1, 3, w(regFIFOData), 1, 2})
@@ -64,9 +77,13 @@ func fuzzOne(t *testing.T, data []byte) {
 		}
 		c.mu.Lock()
 		level := c.m.fifoLen
+		pushed, rx := c.m.rxPushed, c.m.rx
 		c.mu.Unlock()
 		if level < 0 || level > fifoSize {
 			t.Fatalf("FIFO level %d", level)
+		}
+		if rx != nil && (pushed < 0 || pushed > len(rx.data)) {
+			t.Fatalf("%d of %d received bytes pushed", pushed, len(rx.data))
 		}
 	}
 	rx := make([]byte, 2)

@@ -40,12 +40,31 @@ func (f *bitFrame) push(v byte) {
 // isShort reports whether f is the 7-bit short frame cmd (REQA, WUPA).
 func (f bitFrame) isShort(cmd byte) bool { return f.n == 7 && f.b[0]&0x7F == cmd }
 
-// reception is what the receiver will decode: the card answers combined.
+// reception is what the receiver will decode: the card answers combined,
+// and, worked out by decode when the receiver starts, what it makes of
+// them: the bytes it writes to the FIFO and when, and what it reports at
+// the end of the frame. A reception is never modified once it is in the
+// model (snapshots share it); how far it has got is model.rxPushed.
 type reception struct {
 	f           bitFrame
 	coll        int  // index of the first bit where cards disagreed, or -1
 	parityErr   bool // FaultParity
 	protocolErr bool // FaultProtocol
+
+	noErr    bool        // RxModeReg.RxNoErr when the receiver started
+	ignore   bool        // RxNoErr and fewer than 4 bits: dropped, receiver stays on
+	data     []byte      // the bytes the receiver writes to the FIFO, in order
+	at       []time.Time // when data[i] enters the FIFO; never after the end of the frame
+	errs     byte        // ErrorReg bits raised at the end of the frame
+	collPos  byte        // CollReg CollPos/CollPosNotValid bits, when errs has CollErr
+	lastBits int         // ControlReg.RxLastBits at the end of the frame
+}
+
+// cardAnswer is one card's answer and how much later than the frame delay
+// time it starts (WithAnswerDelay).
+type cardAnswer struct {
+	f     bitFrame
+	delay time.Duration
 }
 
 // fifoFrame builds the frame to send from the FIFO: TxLastBits gives the
@@ -134,18 +153,44 @@ func (c *Chip) onTxEnd(t time.Time) {
 	if len(answers) == 0 || m.reg[regCommand]&cmdRcvOff != 0 {
 		return
 	}
-	rx := combine(answers)
+	frames, delay := firstAnswers(answers)
+	rx := combine(frames)
 	c.applyAnswerFaults(rx)
-	m.rx = rx
-	m.rxStart = t.Add(iso14443.FDTShort)
+	m.rxStart = t.Add(iso14443.FDTShort + delay)
 	m.rxEnd = m.rxStart.Add(iso14443.FrameAirTime(rx.f.n))
+	c.decode(rx, m.rxStart, m.rxEnd)
+	m.rx = rx
+	m.rxPushed = 0
+	m.rxOvfl = false
 	m.rxTimerDone = false
 	m.ph = phRx
 }
 
+// firstAnswers returns the answers the receiver hears and how late they
+// start. The receiver locks onto the first start of frame: the cards with
+// the smallest answer delay are heard, combined bit by bit (they collide
+// where they differ, as cards answering in step do); a card answering
+// later is not heard at all, although its state machine has acted on the
+// frame. On air its late modulation would land inside the first answer, or
+// after it when the receiver has stopped listening; the emulator does not
+// model that garbling.
+func firstAnswers(answers []cardAnswer) ([]bitFrame, time.Duration) {
+	delay := answers[0].delay
+	for _, a := range answers[1:] {
+		delay = min(delay, a.delay)
+	}
+	var frames []bitFrame
+	for _, a := range answers {
+		if a.delay == delay {
+			frames = append(frames, a.f)
+		}
+	}
+	return frames, delay
+}
+
 // deliver hands a frame that started at start to every card that was
 // powered and ready by then, and returns their answers.
-func (c *Chip) deliver(f bitFrame, start time.Time) []bitFrame {
+func (c *Chip) deliver(f bitFrame, start time.Time) []cardAnswer {
 	m := &c.m
 	if !m.field || f.n == 0 {
 		return nil
@@ -154,13 +199,13 @@ func (c *Chip) deliver(f bitFrame, start time.Time) []bitFrame {
 		m.faults.noAnswer--
 		return nil
 	}
-	var answers []bitFrame
+	var answers []cardAnswer
 	for _, card := range c.cards {
 		if card.st.state == CardPowerOff || start.Before(card.st.readyAt) {
 			continue
 		}
 		if a, ok := card.receive(f); ok {
-			answers = append(answers, a)
+			answers = append(answers, cardAnswer{f: a, delay: card.answerDelay})
 		}
 	}
 	return answers
@@ -208,63 +253,141 @@ func (c *Chip) onRxTimerStop(t time.Time) {
 	}
 }
 
-// onRxEnd: the last bit of the answer is in. Its data goes to the FIFO
-// from bit position RxAlign, ErrorReg and CollReg tell what went wrong,
-// RxIRq is raised. Receive ends; Transceive waits for the next StartSend.
+// decode works out, when the receiver starts, what it will make of rx: the
+// bytes it writes to the FIFO from bit position RxAlign, when each of them
+// enters the FIFO, and the ErrorReg and CollReg contents it reports at the
+// end of the frame. The settings that shape the data (RxAlign, RxCRCEn,
+// RxNoErr, ValuesAfterColl) are taken now: changing them while a frame is
+// being received does not affect that frame (the data sheet does not say).
+//
+// A byte enters the FIFO as soon as its last bit has been received: on air
+// every byte takes 9 etu (8 data bits and its parity bit) after the 1-etu
+// start bit, so with RxAlign 0 byte k is in the FIFO (10+9k) etu after the
+// start of the answer, one etu before the end of a frame of whole bytes.
+// With RxAlign the FIFO bytes straddle the bytes on air; one is in when its
+// last data bit is. A last partial byte (RxLastBits not 0) enters at the
+// end of the frame.
+//
+// With RxCRCEn the receiver holds the last two whole bytes back (a two-byte
+// pipeline, since it cannot know which bytes are the CRC until the frame
+// ends): byte k enters the FIFO when byte k+2 has been received, and at the
+// end of a frame of whole bytes the two held back are the CRC_A, checked
+// and dropped, so CRC bytes are never readable, not even while on air. A
+// frame that ends in a partial byte cannot carry a CRC_A: CRCErr, and the
+// held bytes go to the FIFO with the partial byte at the end of the frame;
+// so do the zero or one bytes of a frame too short for a CRC_A.
+//
+// With a collision, every byte still enters the FIFO as it arrives (with
+// ValuesAfterColl 0 its bits from the collision on read 0); CollErr and
+// CollReg are set only at the end of the frame with the other error bits,
+// although the chip could know them as soon as the collided bit is in.
+// A ProtocolErr frame (FaultProtocol, a bad start of frame) stores nothing.
+func (c *Chip) decode(rx *reception, start, end time.Time) {
+	m := &c.m
+	rx.noErr = m.reg[regRxMode]&rxNoErr != 0
+	if rx.f.n < 4 && rx.noErr {
+		// "an invalid received data stream (less than 4 bits received)
+		// will be ignored and the receiver remains active"
+		rx.ignore = true
+		return
+	}
+	if rx.protocolErr {
+		rx.errs = errProtocol
+		return
+	}
+	align := int(m.reg[regBitFraming]&bfRxAlign) >> 4
+	f := rx.f
+	if rx.coll >= 0 {
+		rx.errs |= errColl
+		// CollPos counts bit positions in the received data from 1 (32
+		// reads as 0). The data sheet does not say whether the RxAlign
+		// offset counts; here it does, so CollPos-1 indexes the FIFO
+		// bits, which is how NXP's RC523 HAL reads it.
+		if pos := align + rx.coll + 1; pos <= 32 {
+			rx.collPos = byte(pos) & 0x1F
+		} else {
+			rx.collPos = collPosNotValid
+		}
+		if m.reg[regColl]&collValuesAfterColl == 0 {
+			f = clearFrom(f, rx.coll)
+		}
+	}
+	if rx.parityErr {
+		rx.errs |= errParity
+	}
+	data, lastBits := aligned(f, align)
+	hold := 0
+	if m.reg[regRxMode]&rxCRCEn != 0 {
+		hold = 2
+		if lastBits != 0 || !iso14443.CheckCRCA(data) {
+			rx.errs |= errCRC
+		}
+		if lastBits == 0 && len(data) >= 2 {
+			data = data[:len(data)-2]
+		}
+	}
+	rx.data, rx.lastBits = data, lastBits
+	rx.at = make([]time.Time, len(data))
+	for i := range data {
+		rx.at[i] = end
+		// FIFO byte k is complete with received bit 8k+7-align.
+		if last := 8*(i+hold) + 7 - align; last < f.n {
+			rx.at[i] = start.Add(bitReceived(last))
+		}
+	}
+}
+
+// bitReceived is how long after the start of an answer its data bit i
+// (from 0) has been received, with its parity bit when it is the last bit
+// of a byte on air: 1 etu of start bit, then 9 etu per byte.
+func bitReceived(i int) time.Duration {
+	slots := 2 + i + i/8 // the start bit, i earlier data bits, their parity bits, bit i
+	if i%8 == 7 {
+		slots++
+	}
+	return time.Duration(slots) * iso14443.ETU
+}
+
+// onRxByte: the next received byte is complete and enters the FIFO. A
+// full FIFO drops it; BufferOvfl is reported at the end of the frame.
+func (c *Chip) onRxByte() {
+	m := &c.m
+	b := m.rx.data[m.rxPushed]
+	m.rxPushed++
+	if m.fifoLen == fifoSize {
+		m.rxOvfl = true
+		return
+	}
+	c.fifoPush(b)
+}
+
+// onRxEnd: the last bit of the answer is in. What has not yet entered the
+// FIFO does, ErrorReg and CollReg tell what went wrong, RxIRq is raised.
+// Receive ends; Transceive waits for the next StartSend.
 func (c *Chip) onRxEnd(t time.Time) {
 	m := &c.m
 	rx := m.rx
+	for m.rxPushed < len(rx.data) {
+		c.onRxByte()
+	}
 	m.rx = nil
-	if rx.f.n < 4 && m.reg[regRxMode]&rxNoErr != 0 {
-		// "an invalid received data stream (less than 4 bits received)
-		// will be ignored and the receiver remains active"
+	if rx.ignore {
 		m.ph = phRxWait
 		return
 	}
-	var errs byte
-	stored := 0
-	if rx.protocolErr {
-		errs |= errProtocol
-	} else {
-		align := int(m.reg[regBitFraming]&bfRxAlign) >> 4
-		f := rx.f
-		if rx.coll >= 0 {
-			errs |= errColl
-			coll := m.reg[regColl] & collValuesAfterColl
-			// CollPos counts bit positions in the received data from 1 (32
-			// reads as 0). The data sheet does not say whether the RxAlign
-			// offset counts; here it does, so CollPos-1 indexes the FIFO
-			// bits, which is how NXP's RC523 HAL reads it.
-			if pos := align + rx.coll + 1; pos <= 32 {
-				coll |= byte(pos) & 0x1F
-			} else {
-				coll |= collPosNotValid
-			}
-			m.reg[regColl] = coll
-			if coll&collValuesAfterColl == 0 {
-				f = clearFrom(f, rx.coll)
-			}
-		}
-		if rx.parityErr {
-			errs |= errParity
-		}
-		data, lastBits := aligned(f, align)
-		if m.reg[regRxMode]&rxCRCEn != 0 {
-			if lastBits != 0 || !iso14443.CheckCRCA(data) {
-				errs |= errCRC
-			}
-			if lastBits == 0 && len(data) >= 2 {
-				data = data[:len(data)-2]
-			}
-		}
-		for _, b := range data {
-			c.fifoPush(b)
-		}
-		stored = len(data)
-		m.reg[regControl] = m.reg[regControl]&^ctlRxLastBits | byte(lastBits)
+	errs := rx.errs
+	if errs&errColl != 0 {
+		m.reg[regColl] = m.reg[regColl]&collValuesAfterColl | rx.collPos
+	}
+	if !rx.protocolErr {
+		m.reg[regControl] = m.reg[regControl]&^ctlRxLastBits | byte(rx.lastBits)
+	}
+	if m.rxOvfl {
+		errs |= errBufferOvfl
+		m.rxOvfl = false
 	}
 	c.setErrors(errs)
-	if stored > 0 || m.reg[regRxMode]&rxNoErr == 0 {
+	if len(rx.data) > 0 || !rx.noErr {
 		m.reg[regComIrq] |= irqRx
 	}
 	switch c.command() {

@@ -53,6 +53,9 @@ type Stats struct {
 	Frames    int // frames sent to cards
 	Retries   int // exchanges repeated after a retryable error
 	BusErrors int
+	// AnswerMargin is how long after an answer's computed end the driver
+	// reads it; it grows from 30 µs when answers come late.
+	AnswerMargin time.Duration
 }
 
 // Dev is one MFRC522. It is not safe for concurrent use: one goroutine (the
@@ -66,6 +69,7 @@ type Dev struct {
 	okPackets bool
 	version   byte
 	timeout   time.Duration
+	margin    time.Duration // see answerMarginStart
 
 	fieldOnAt time.Time // when the field last came on; zero if off
 	busyUntil time.Time // end of the last frame on air (HLTA is not waited for)
@@ -87,6 +91,7 @@ func New(conn spi.Conn, o Options) (*Dev, error) {
 		packets: !o.NoPackets,
 		timeout: o.Timeout,
 		crc:     -1,
+		margin:  answerMarginStart,
 	}
 	if d.name == "" {
 		d.name = conn.String()
@@ -138,7 +143,11 @@ func (d *Dev) String() string { return "mfrc522 " + d.name }
 func (d *Dev) Version() byte { return d.version }
 
 // Stats returns the counters since New.
-func (d *Dev) Stats() Stats { return d.stats }
+func (d *Dev) Stats() Stats {
+	s := d.stats
+	s.AnswerMargin = d.margin
+	return s
+}
 
 // Close switches the field off. The Dev must not be used afterwards; the
 // caller still owns conn and the pins.

@@ -17,9 +17,17 @@ type exchange struct {
 	deadline   time.Time // after this the chip is declared stuck
 }
 
-// answerMargin covers the PCD's own start-of-transmission delay and clock
-// differences on real hardware.
-const answerMargin = 30 * time.Microsecond
+// The answer margin is added to the computed end of a card's answer before
+// the driver reads it. It starts small and covers the PCD's own
+// start-of-transmission delay; each time a read finds an answer still
+// arriving, the margin grows (to a bound), so a chip or card that is
+// slower than the standard's timing costs a few retried exchanges once,
+// not a failure on every read.
+const (
+	answerMarginStart = 30 * time.Microsecond
+	answerMarginStep  = 50 * time.Microsecond
+	answerMarginMax   = 500 * time.Microsecond
+)
 
 // start loads frame into the FIFO and starts a Transceive, all in one bus
 // transfer: CRC mode (only when it changes), Idle, clear interrupts, flush,
@@ -68,7 +76,7 @@ func (d *Dev) start(op string, frame []byte, txLastBits, rxAlign int, crc bool, 
 		if crc {
 			rxBits += 16
 		}
-		due = due.Add(iso14443.FDTShort + iso14443.FrameAirTime(rxBits) + answerMargin)
+		due = due.Add(iso14443.FDTShort + iso14443.FrameAirTime(rxBits) + d.margin)
 	}
 	d.pending = exchange{
 		active:     expectBits > 0,
@@ -131,6 +139,9 @@ func (d *Dev) finish() (answer, error) {
 				// The prefetch may have taken bytes of an answer still
 				// arriving (the FIFO fills during reception).
 				lost = true
+			}
+			if prefetch && modem == modemReceiving && d.margin < answerMarginMax {
+				d.margin = min(d.margin+answerMarginStep, answerMarginMax)
 			}
 			prefetch = false
 			now := d.clk.Now()

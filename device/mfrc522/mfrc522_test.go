@@ -391,3 +391,31 @@ func TestStaleIRQEdges(t *testing.T) {
 		t.Errorf("UID = %s", c.UID)
 	}
 }
+
+// TestLateAnswersCalibrate: a card (or chip) slower than the standard's
+// frame delay makes the first reads find answers still arriving; the
+// driver widens its margin and then reads every time.
+func TestLateAnswersCalibrate(t *testing.T) {
+	r := newRig(t)
+	d := r.open(t, mfrc522.Options{})
+	u := mustUID(t, "04A1B2C3D4E5F6")
+	ok := 0
+	for i := range 10 {
+		r.chip.RemoveAll()
+		r.chip.Place(emu.NewCard(u, emu.WithPowerUp(0), emu.WithAnswerDelay(120*time.Microsecond)))
+		c, err := d.ReadUID()
+		switch {
+		case err == nil && c.UID.Equal(u):
+			ok++
+		case i >= 3:
+			t.Errorf("read %d after calibration: %v %v", i, c.UID, err)
+		}
+	}
+	if ok < 7 {
+		t.Errorf("%d of 10 reads of a late card succeeded, want ≥ 7", ok)
+	}
+	if m := d.Stats().AnswerMargin; m <= 30*time.Microsecond {
+		t.Errorf("answer margin = %v, want it widened", m)
+	}
+	t.Logf("margin after calibration: %v, %d/10 reads", d.Stats().AnswerMargin, ok)
+}

@@ -156,16 +156,37 @@ func (g *gw) start() {
 			g.t.Fatalf("seatgate exited at start: %v\n%s", err, g.logs.String())
 		default:
 		}
-		resp, err := http.Get(g.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if g.ready() {
+			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	g.t.Fatalf("seatgate did not answer /healthz in time\n%s", g.logs.String())
+	g.t.Fatalf("seatgate did not become ready in time\n%s", g.logs.String())
+}
+
+// ready: /healthz answers and every reader is open and has settled (cards
+// put down while a reader starts are taken as lying there, not as taps).
+func (g *gw) ready() bool {
+	resp, err := http.Get(g.base + "/healthz")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Readers []struct {
+			OK       bool `json:"ok"`
+			Settling bool `json:"settling"`
+		} `json:"readers"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&h) != nil || len(h.Readers) == 0 {
+		return false
+	}
+	for _, r := range h.Readers {
+		if !r.OK || r.Settling {
+			return false
+		}
+	}
+	return true
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
