@@ -10,8 +10,9 @@ import (
 
 // Check verifies the database: bbolt's own page-level consistency check,
 // then the store's invariants: the schema version, both indexes against
-// what they index, every card's member and every member's plan, and an
-// event log numbered 1 to LastSeq without a gap. It returns nil, or an
+// what they index, every card's member and every member's plan, an
+// event log numbered from the first unpruned event to LastSeq without a
+// gap, its hash chain, and the outbox watermarks. It returns nil, or an
 // error listing every problem found.
 func (s *Store) Check() error {
 	var problems []error
@@ -85,12 +86,22 @@ func (s *Store) Check() error {
 			return nil
 		})
 
-		// The event log is 1..next-1 without a gap.
+		// The event log is pruned+1..next-1 without a gap, hash-chained
+		// from the pruned head, and the watermarks are in order.
 		next, ok := getU64(meta, keyNextSeq)
 		if !ok || next == 0 {
 			report("meta: no next_seq")
 		}
-		want := uint64(1)
+		pruned, _ := getU64(meta, keyPruned)
+		delivered, _ := getU64(meta, keyDelivered)
+		if pruned > delivered || delivered >= next {
+			report("outbox: pruned %d, delivered %d, next %d out of order", pruned, delivered, next)
+		}
+		prev := GenesisHash
+		if pruned > 0 {
+			prev = string(meta.Get(keyPrunedHash))
+		}
+		want := pruned + 1
 		_ = tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
 			if len(k) != 8 {
 				report("event key %x: not 8 bytes", k)
@@ -105,12 +116,20 @@ func (s *Store) Check() error {
 				report("event %d: does not decode", seq)
 			case ev.Seq != seq:
 				report("event %d: holds seq %d", seq, ev.Seq)
+			default:
+				if h, err := ChainHash(prev, ev); err != nil || h != ev.Hash {
+					report("event %d: hash chain broken", seq)
+				}
 			}
+			prev = ev.Hash
 			want = seq + 1
 			return nil
 		})
 		if ok && want != next {
 			report("event log: last seq %d, next_seq is %d", want-1, next)
+		}
+		if head := string(meta.Get(keyChainHead)); head != prev {
+			report("event log: chain head %q, last event's hash %q", head, prev)
 		}
 		if st.err != nil {
 			problems = append(problems, st.err)

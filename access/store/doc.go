@@ -16,6 +16,16 @@
 // due sessions (window_end, daily_cutoff, max_session, member_removed,
 // seat_removed), one auto_checkout event each.
 //
+// # Hash chain and outbox
+//
+// Each event carries Hash = SHA-256(previous hash || the event's JSON
+// without Hash) (ChainHash), computed in the transaction that appends it,
+// so HQ can prove that no event was invented, changed or removed
+// (VerifyChain). The log is the outbox: MarkDelivered moves the watermark
+// HQ acknowledged (forward only), Prune deletes delivered events older
+// than the retention age (never an undelivered one), keeping the hash of
+// the last pruned event so the chain still verifies from there.
+//
 // # Clock floor
 //
 // Many Pis have no real-time clock and boot with a clock in the past until
@@ -25,10 +35,11 @@
 // clock is behind the floor, the store decides with the floor and marks
 // the events clock_trusted=false.
 //
-// # Layout, schema version 2
+// # Layout, schema version 3
 //
 //	meta                schema_version (uint64 BE), next_seq (uint64 BE),
-//	                    clock_floor (Unix ns, int64 BE), membership (JSON: centre, revision, counts)
+//	                    clock_floor (Unix ns, int64 BE), membership (JSON: centre, revision, counts),
+//	                    chain_head (hex), delivered_upto, pruned_upto (uint64 BE), pruned_hash (hex) (v3)
 //	members             member id   → JSON {name, status, plan, valid_from, valid_until, seats}
 //	cards               card uid    → JSON {member, revoked}
 //	plans               plan id     → JSON {name, days, windows, grace_days, price_pkr}
@@ -39,9 +50,10 @@
 //	sessions_by_member  member id   → seat id    (v2)
 //
 // Open migrates an older file in the same transaction that opens it, along
-// a table of steps (v1 → v2 built the two indexes), and refuses a newer one
-// with ErrSchemaTooNew, leaving it untouched. Store.Check runs bbolt's
-// consistency check and verifies the indexes and the event numbering.
+// a table of steps (v1 → v2 built the two indexes, v2 → v3 hash-chained the
+// log), and refuses a newer one with ErrSchemaTooNew, leaving it untouched.
+// Store.Check runs bbolt's consistency check and verifies the indexes, the
+// event numbering, the hash chain and the outbox watermarks.
 //
 // # Membership snapshot
 //

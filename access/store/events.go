@@ -1,7 +1,10 @@
 package store
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -34,6 +37,35 @@ type Event struct {
 	Warning      access.Warning `json:"warning"`
 	ClockTrusted bool           `json:"clock_trusted"`
 	Since        time.Time      `json:"since,omitzero"`
+	// Hash chains the log: see ChainHash. Set when the event is appended.
+	Hash string `json:"hash,omitempty"`
+}
+
+// GenesisHash is the chain value before the first event: 32 zero bytes.
+var GenesisHash = hex.EncodeToString(make([]byte, sha256.Size))
+
+// ChainHash is the hash of ev in the event log's chain: lower-case hex of
+// SHA-256(prev || canonical(ev)), where prev is the previous event's hash
+// (GenesisHash before event 1) decoded to its 32 bytes and canonical(ev)
+// is the JSON encoding of ev with Hash empty (encoding/json of this struct:
+// fields in declaration order, no white space; fields added later must be
+// omitempty/omitzero so old events keep their hashes). Any change to an
+// event, or a missing or reordered one, breaks the chain from there on,
+// which HQ checks: an owner cannot invent or delete occupancy unseen.
+func ChainHash(prev string, ev Event) (string, error) {
+	p, err := hex.DecodeString(prev)
+	if err != nil || len(p) != sha256.Size {
+		return "", fmt.Errorf("chain hash of event %d: previous hash %q is not 32 bytes of hex", ev.Seq, prev)
+	}
+	ev.Hash = ""
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return "", fmt.Errorf("chain hash of event %d: %w", ev.Seq, err)
+	}
+	h := sha256.New()
+	h.Write(p)
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // MaxEventsPage is the most events one call to Events returns.
@@ -49,11 +81,19 @@ func (t *txState) appendEvent(ev *Event) error {
 		return fmt.Errorf("meta bucket has no next_seq")
 	}
 	ev.Seq = seq
+	hash, err := ChainHash(string(meta.Get(keyChainHead)), *ev)
+	if err != nil {
+		return err
+	}
+	ev.Hash = hash
 	b, err := encode(ev)
 	if err != nil {
 		return fmt.Errorf("encode event %d: %w", seq, err)
 	}
 	if err := t.tx.Bucket(bucketEvents).Put(seqKey(seq), b); err != nil {
+		return err
+	}
+	if err := meta.Put(keyChainHead, []byte(hash)); err != nil {
 		return err
 	}
 	return meta.Put(keyNextSeq, u64(seq+1))

@@ -9,7 +9,7 @@ import (
 )
 
 // SchemaVersion is the layout of the database this build writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // ErrSchemaTooNew is returned by Open for a database written by a newer
 // build: it is left untouched.
@@ -34,6 +34,9 @@ var (
 	keyNextSeq    = []byte("next_seq")       // uint64, big-endian: the sequence number of the next event
 	keyClockFloor = []byte("clock_floor")    // int64 Unix nanoseconds, big-endian
 	keyMembership = []byte("membership")     // JSON membershipMeta
+	keyChainHead  = []byte("chain_head")     // hex hash of the last event (since v3)
+	keyDelivered  = []byte("delivered_upto") // uint64: events up to this seq are stored at HQ (since v3)
+	keyPruned     = []byte("pruned_upto")    // uint64: events up to this seq were pruned (since v3)
 )
 
 // bucketsV1 are the buckets of schema version 1; allBuckets those of the
@@ -56,6 +59,41 @@ type migration struct {
 // in order.
 var migrations = []migration{
 	{from: 1, name: "index seats by reader and sessions by member", apply: migrateV1toV2},
+	{from: 2, name: "hash-chain the event log, outbox watermarks", apply: migrateV2toV3},
+}
+
+// migrateV2toV3 computes the hash chain over the events already logged and
+// starts the outbox with nothing delivered.
+func migrateV2toV3(tx *bbolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	events := tx.Bucket(bucketEvents)
+	head := GenesisHash
+	c := events.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var ev Event
+		if err := decode(v, &ev); err != nil {
+			return fmt.Errorf("event %x: %w", k, err)
+		}
+		h, err := ChainHash(head, ev)
+		if err != nil {
+			return err
+		}
+		ev.Hash, head = h, h
+		b, err := encode(ev)
+		if err != nil {
+			return err
+		}
+		if err := events.Put(k, b); err != nil {
+			return err
+		}
+	}
+	if err := meta.Put(keyChainHead, []byte(head)); err != nil {
+		return err
+	}
+	if err := meta.Put(keyDelivered, u64(0)); err != nil {
+		return err
+	}
+	return meta.Put(keyPruned, u64(0))
 }
 
 // migrateV1toV2 adds the two index buckets and fills them from seats and
@@ -106,6 +144,12 @@ func migrate(tx *bbolt.Tx) error {
 		meta = tx.Bucket(bucketMeta)
 		if err := meta.Put(keyNextSeq, u64(1)); err != nil {
 			return err
+		}
+		for k, v := range map[string][]byte{string(keyChainHead): []byte(GenesisHash),
+			string(keyDelivered): u64(0), string(keyPruned): u64(0)} {
+			if err := meta.Put([]byte(k), v); err != nil {
+				return err
+			}
 		}
 		return meta.Put(keySchema, u64(SchemaVersion))
 	}

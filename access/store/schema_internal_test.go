@@ -150,7 +150,7 @@ func TestRefuseNewerSchema(t *testing.T) {
 	if !errors.Is(err, ErrSchemaTooNew) {
 		t.Fatalf("got %v, want ErrSchemaTooNew", err)
 	}
-	if want := "schema version 3, this build reads up to 2"; !strings.Contains(err.Error(), want) {
+	if want := "schema version 4, this build reads up to 3"; !strings.Contains(err.Error(), want) {
 		t.Errorf("got %q, want it to contain %q", err, want)
 	}
 	if v := schemaOf(t, path); v != SchemaVersion+1 {
