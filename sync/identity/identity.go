@@ -1,0 +1,109 @@
+// Package identity keeps the gateway's device key: an ed25519 key created on
+// first start in the data directory and registered with HQ at enrolment.
+// The gateway signs its event batches and birth messages with it, so HQ can
+// tell evidence from this gateway from anything an owner or a broker could
+// forge.
+package identity
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// KeyFile is the device key's file name in the data directory.
+const KeyFile = "device.key"
+
+const pemType = "SEATGATE DEVICE KEY"
+
+// Key is a device key.
+type Key struct {
+	Private ed25519.PrivateKey
+}
+
+// Public is the key's public half.
+func (k Key) Public() ed25519.PublicKey { return k.Private.Public().(ed25519.PublicKey) }
+
+// ID names the key: the first 8 bytes of SHA-256 of the public key, hex.
+func (k Key) ID() string { return KeyID(k.Public()) }
+
+// KeyID names a public key the way Key.ID does.
+func KeyID(pub ed25519.PublicKey) string {
+	h := sha256.Sum256(pub)
+	return hex.EncodeToString(h[:8])
+}
+
+// LoadOrCreate reads the device key from dir, creating it (mode 0600,
+// written to a temporary name, fsynced and renamed) if there is none. A key
+// file that exists but cannot be read is an error, never replaced: a new
+// key would break the gateway's enrolment with HQ.
+func LoadOrCreate(dir string) (Key, error) {
+	path := filepath.Join(dir, KeyFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		return parse(path, b)
+	case !errors.Is(err, os.ErrNotExist):
+		return Key{}, fmt.Errorf("read device key: %w", err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return Key{}, fmt.Errorf("generate device key: %w", err)
+	}
+	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: priv.Seed()})
+	if err := writeAtomic(path, data); err != nil {
+		return Key{}, fmt.Errorf("write device key: %w", err)
+	}
+	return Key{Private: priv}, nil
+}
+
+func parse(path string, b []byte) (Key, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != pemType || len(blk.Bytes) != ed25519.SeedSize {
+		return Key{}, fmt.Errorf("device key %s: not a %s PEM block of %d bytes (the file is damaged; restore it from backup or re-enrol the gateway)",
+			path, pemType, ed25519.SeedSize)
+	}
+	return Key{Private: ed25519.NewKeyFromSeed(blk.Bytes)}, nil
+}
+
+// writeAtomic writes data to path through a temporary file in the same
+// directory: written, fsynced, renamed, directory fsynced.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
