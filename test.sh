@@ -8,10 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-export PATH="$PATH:/usr/local/go/bin"
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 FUZZTIME="${FUZZTIME:-4s}"
 
-need() { # need CMD DEBIAN-PACKAGE: install a missing tool, or fail
+need() { # need CMD DEBIAN-PACKAGE: install a missing tool, or fail (never skip)
 	command -v "$1" >/dev/null 2>&1 && return 0
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		echo "test.sh: installing $2 for $1"
@@ -21,6 +21,7 @@ need() { # need CMD DEBIAN-PACKAGE: install a missing tool, or fail
 }
 
 need go golang-go
+need mosquitto mosquitto   # a real MQTT broker for the sync integration tests
 go version
 go mod download
 
