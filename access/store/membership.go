@@ -307,67 +307,24 @@ func (m Membership) Validate() error {
 	plans := make(map[string]bool, len(m.Plans))
 	for i, p := range m.Plans {
 		path := planPath(i, p.ID)
-		if err := checkID(p.ID); err != nil {
-			return merr(path+".id", "%v", err)
+		if err := validatePlan(path, p); err != nil {
+			return err
 		}
 		if plans[p.ID] {
 			return merr(path+".id", "duplicate plan id")
 		}
 		plans[p.ID] = true
-		if err := checkName(p.Name); err != nil {
-			return merr(path+".name", "%v", err)
-		}
-		for j, d := range p.Days {
-			if d < time.Sunday || d > time.Saturday {
-				return merr(fmt.Sprintf("%s.days[%d]", path, j), "day %d out of range", d)
-			}
-			if slices.Contains(p.Days[:j], d) {
-				return merr(fmt.Sprintf("%s.days[%d]", path, j), "%s listed twice", dayNames[d])
-			}
-		}
-		for j, w := range p.Windows {
-			if !w.Start.Valid() || !w.End.Valid() {
-				return merr(fmt.Sprintf("%s.windows[%d]", path, j), "time of day out of range")
-			}
-		}
-		if p.GraceDays < 0 || p.GraceDays > maxGraceDay {
-			return merr(path+".grace_days", "%d: want 0 to %d", p.GraceDays, maxGraceDay)
-		}
-		if p.PricePKR < 0 {
-			return merr(path+".price_pkr", "%d is negative", p.PricePKR)
-		}
 	}
 	members := make(map[string]bool, len(m.Members))
 	for i, mem := range m.Members {
 		path := memberPath(i, mem.ID)
-		if err := checkID(mem.ID); err != nil {
-			return merr(path+".id", "%v", err)
+		if err := validateMember(path, mem, plans[mem.PlanID]); err != nil {
+			return err
 		}
 		if members[mem.ID] {
 			return merr(path+".id", "duplicate member id")
 		}
 		members[mem.ID] = true
-		if err := checkName(mem.Name); err != nil {
-			return merr(path+".name", "%v", err)
-		}
-		if mem.Status != access.StatusActive && mem.Status != access.StatusSuspended {
-			return merr(path+".status", "%q: want active or suspended", mem.Status)
-		}
-		if !plans[mem.PlanID] {
-			return merr(path+".plan", "unknown plan %q", mem.PlanID)
-		}
-		if !mem.ValidFrom.Valid() {
-			return merr(path+".valid_from", "%q is not a date", mem.ValidFrom)
-		}
-		if !mem.ValidUntil.Valid() {
-			return merr(path+".valid_until", "%q is not a date", mem.ValidUntil)
-		}
-		if mem.ValidUntil.Before(mem.ValidFrom) {
-			return merr(path+".valid_until", "%s is before valid_from %s", mem.ValidUntil, mem.ValidFrom)
-		}
-		if err := checkSeatRule(mem.Seats); err != nil {
-			return merr(path+".seats", "%v", err)
-		}
 	}
 	owner := make(map[string]string, len(m.Cards))
 	for i, c := range m.Cards {
@@ -386,6 +343,66 @@ func (m Membership) Validate() error {
 			return merr(path, "already belongs to member %q", other)
 		}
 		owner[uid] = c.MemberID
+	}
+	return nil
+}
+
+// validatePlan checks one plan on its own.
+func validatePlan(path string, p access.Plan) error {
+	if err := checkID(p.ID); err != nil {
+		return merr(path+".id", "%v", err)
+	}
+	if err := checkName(p.Name); err != nil {
+		return merr(path+".name", "%v", err)
+	}
+	for j, d := range p.Days {
+		if d < time.Sunday || d > time.Saturday {
+			return merr(fmt.Sprintf("%s.days[%d]", path, j), "day %d out of range", d)
+		}
+		if slices.Contains(p.Days[:j], d) {
+			return merr(fmt.Sprintf("%s.days[%d]", path, j), "%s listed twice", dayNames[d])
+		}
+	}
+	for j, w := range p.Windows {
+		if !w.Start.Valid() || !w.End.Valid() {
+			return merr(fmt.Sprintf("%s.windows[%d]", path, j), "time of day out of range")
+		}
+	}
+	if p.GraceDays < 0 || p.GraceDays > maxGraceDay {
+		return merr(path+".grace_days", "%d: want 0 to %d", p.GraceDays, maxGraceDay)
+	}
+	if p.PricePKR < 0 {
+		return merr(path+".price_pkr", "%d is negative", p.PricePKR)
+	}
+	return nil
+}
+
+// validateMember checks one member on its own; planKnown says whether its
+// plan exists.
+func validateMember(path string, mem access.Member, planKnown bool) error {
+	if err := checkID(mem.ID); err != nil {
+		return merr(path+".id", "%v", err)
+	}
+	if err := checkName(mem.Name); err != nil {
+		return merr(path+".name", "%v", err)
+	}
+	if mem.Status != access.StatusActive && mem.Status != access.StatusSuspended {
+		return merr(path+".status", "%q: want active or suspended", mem.Status)
+	}
+	if !planKnown {
+		return merr(path+".plan", "unknown plan %q", mem.PlanID)
+	}
+	if !mem.ValidFrom.Valid() {
+		return merr(path+".valid_from", "%q is not a date", mem.ValidFrom)
+	}
+	if !mem.ValidUntil.Valid() {
+		return merr(path+".valid_until", "%q is not a date", mem.ValidUntil)
+	}
+	if mem.ValidUntil.Before(mem.ValidFrom) {
+		return merr(path+".valid_until", "%s is before valid_from %s", mem.ValidUntil, mem.ValidFrom)
+	}
+	if err := checkSeatRule(mem.Seats); err != nil {
+		return merr(path+".seats", "%v", err)
 	}
 	return nil
 }
