@@ -1,0 +1,249 @@
+// Package journal applies HQ's membership journal on the gateway: HQ is
+// the authority for who may sit where.
+//
+// Every change at HQ is a journal entry with a per-centre revision, signed
+// with HQ's membership key, which the gateway pins. Entries are applied
+// strictly in order and atomically with the stored revision
+// (store.ApplyChange); duplicates and replays of old revisions are harmless.
+// A gap (an entry lost while offline, or arriving out of order) makes the
+// gateway ask HQ to catch up from its revision (wire.JournalWant); HQ
+// answers with the missing entries, or with a chunked snapshot when the
+// gateway is too far behind, which is applied atomically once every chunk
+// has arrived and the whole matches its hash. The gateway also asks on
+// every (re)connection, so a gateway that was offline catches up without
+// an operator.
+package journal
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/sync/wire"
+)
+
+// Store is what the applier needs from the gateway's store.
+type Store interface {
+	ApplyChange(c store.Change) error
+	ReplaceMembership(m store.Membership) error
+	MembershipInfo() (store.MembershipInfo, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Publisher sends the catch-up request.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error
+}
+
+// Options configure an Applier.
+type Options struct {
+	Topics wire.Topics
+	// HQKey is HQ's pinned membership key.
+	HQKey ed25519.PublicKey
+	// AskEvery bounds how often a catch-up request is repeated while a gap
+	// persists (default 5 s).
+	AskEvery time.Duration
+	Logger   *slog.Logger
+}
+
+// Stats count what the applier did.
+type Stats struct {
+	Applied  uint64 `json:"applied"`
+	Stale    uint64 `json:"stale"`
+	Rejected uint64 `json:"rejected"` // bad signature, wrong centre, malformed, invalid
+	Asks     uint64 `json:"asks"`
+	Snapshot uint64 `json:"snapshots"`
+}
+
+// Errors the applier reports (besides wire's decoding errors).
+var (
+	ErrWrongCentre = errors.New("journal message for another centre")
+)
+
+// Applier applies journal entries and snapshots. Its methods are safe for
+// concurrent use.
+type Applier struct {
+	st  Store
+	pub Publisher
+	o   Options
+	log *slog.Logger
+
+	mu      sync.Mutex
+	stats   Stats
+	lastAsk time.Time
+	chunks  map[int]wire.SnapshotChunk // the snapshot being assembled
+	snapKey string                     // its rev and hash
+}
+
+// New builds an applier.
+func New(st Store, pub Publisher, o Options) *Applier {
+	if o.AskEvery <= 0 {
+		o.AskEvery = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Applier{st: st, pub: pub, o: o, log: o.Logger}
+}
+
+// Stats reports the counters.
+func (a *Applier) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stats
+}
+
+// Connected asks HQ for everything after the gateway's revision: called on
+// every (re)connection.
+func (a *Applier) Connected(ctx context.Context) error {
+	return a.ask(ctx, true)
+}
+
+// HandleEntry handles a message from the centre's journal topic.
+func (a *Applier) HandleEntry(ctx context.Context, payload []byte) error {
+	e, err := wire.DecodeJournalEntry(payload)
+	if err != nil {
+		a.count(func(s *Stats) { s.Rejected++ })
+		return fmt.Errorf("journal entry: %w", err)
+	}
+	return a.entry(ctx, e)
+}
+
+// HandleCatchUp handles a message from the gateway's catch-up topic: an
+// entry or a snapshot chunk.
+func (a *Applier) HandleCatchUp(ctx context.Context, payload []byte) error {
+	m, err := wire.DecodeCatchUp(payload)
+	if err != nil {
+		a.count(func(s *Stats) { s.Rejected++ })
+		return fmt.Errorf("journal catch-up: %w", err)
+	}
+	switch m := m.(type) {
+	case wire.JournalEntry:
+		return a.entry(ctx, m)
+	case wire.SnapshotChunk:
+		return a.chunk(m)
+	}
+	return fmt.Errorf("journal catch-up: unexpected %T", m)
+}
+
+func (a *Applier) count(f func(*Stats)) {
+	a.mu.Lock()
+	f(&a.stats)
+	a.mu.Unlock()
+}
+
+func (a *Applier) entry(ctx context.Context, e wire.JournalEntry) error {
+	if err := wire.Verify(a.o.HQKey, &e); err != nil {
+		a.count(func(s *Stats) { s.Rejected++ })
+		return fmt.Errorf("journal revision %d: %w", e.Rev, err)
+	}
+	if e.Centre != a.o.Topics.Centre {
+		a.count(func(s *Stats) { s.Rejected++ })
+		return fmt.Errorf("%w: %s", ErrWrongCentre, e.Centre)
+	}
+	err := a.st.ApplyChange(store.Change{Rev: e.Rev, Op: string(e.Op), Member: e.Member, Card: e.Card, Plan: e.Plan, ID: e.ID})
+	switch {
+	case err == nil:
+		a.count(func(s *Stats) { s.Applied++ })
+		return nil
+	case errors.Is(err, store.ErrStaleRevision):
+		a.count(func(s *Stats) { s.Stale++ })
+		return nil
+	case errors.Is(err, store.ErrRevisionGap):
+		a.log.Info("journal gap: asking HQ to catch up", "err", err)
+		return a.ask(ctx, false)
+	default:
+		a.count(func(s *Stats) { s.Rejected++ })
+		return err
+	}
+}
+
+// ask publishes a catch-up request from the gateway's revision + 1, at most
+// once per AskEvery unless forced.
+func (a *Applier) ask(ctx context.Context, force bool) error {
+	a.mu.Lock()
+	if !force && time.Since(a.lastAsk) < a.o.AskEvery {
+		a.mu.Unlock()
+		return nil
+	}
+	a.lastAsk = time.Now()
+	a.stats.Asks++
+	a.mu.Unlock()
+	info, err := a.st.MembershipInfo()
+	if err != nil {
+		return err
+	}
+	w := wire.JournalWant{V: wire.Version, From: info.Revision + 1}
+	b, err := wire.Encode(&w)
+	if err != nil {
+		return err
+	}
+	if err := a.pub.Publish(ctx, a.o.Topics.JournalWant(), 1, false, b); err != nil {
+		return fmt.Errorf("ask for journal from %d: %w", w.From, err)
+	}
+	return nil
+}
+
+// chunk collects snapshot chunks and applies the snapshot when it is whole.
+func (a *Applier) chunk(c wire.SnapshotChunk) error {
+	if err := wire.Verify(a.o.HQKey, &c); err != nil {
+		a.count(func(s *Stats) { s.Rejected++ })
+		return fmt.Errorf("snapshot chunk %d: %w", c.Index, err)
+	}
+	if c.Centre != a.o.Topics.Centre {
+		a.count(func(s *Stats) { s.Rejected++ })
+		return fmt.Errorf("%w: %s", ErrWrongCentre, c.Centre)
+	}
+	a.mu.Lock()
+	key := fmt.Sprintf("%d/%s/%d", c.Rev, c.SHA256, c.Count)
+	if key != a.snapKey {
+		a.chunks, a.snapKey = map[int]wire.SnapshotChunk{}, key // a newer snapshot replaces a partial one
+	}
+	a.chunks[c.Index] = c
+	if len(a.chunks) < c.Count {
+		a.mu.Unlock()
+		return nil
+	}
+	parts := make([]wire.SnapshotChunk, c.Count)
+	for i := range parts {
+		parts[i] = a.chunks[i]
+	}
+	a.chunks, a.snapKey = nil, ""
+	a.mu.Unlock()
+
+	data, err := wire.JoinSnapshot(parts)
+	if err != nil {
+		a.count(func(s *Stats) { s.Rejected++ })
+		return fmt.Errorf("snapshot revision %d: %w", c.Rev, err)
+	}
+	m, err := store.ParseMembership(bytes.NewReader(data))
+	if err != nil {
+		a.count(func(s *Stats) { s.Rejected++ })
+		return fmt.Errorf("snapshot revision %d: %w", c.Rev, err)
+	}
+	if m.Centre != a.o.Topics.Centre || m.Revision != c.Rev {
+		a.count(func(s *Stats) { s.Rejected++ })
+		return fmt.Errorf("snapshot says centre %s revision %d, chunks say %s %d", m.Centre, m.Revision, c.Centre, c.Rev)
+	}
+	info, err := a.st.MembershipInfo()
+	if err != nil {
+		return err
+	}
+	if m.Revision <= info.Revision {
+		a.count(func(s *Stats) { s.Stale++ })
+		return nil // an old snapshot never rolls the gateway back
+	}
+	if err := a.st.ReplaceMembership(m); err != nil {
+		return err
+	}
+	a.count(func(s *Stats) { s.Snapshot++ })
+	a.log.Info("membership snapshot applied", "revision", m.Revision, "members", len(m.Members))
+	return nil
+}

@@ -1,0 +1,217 @@
+package journal_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pkfreelance/seatgate/access"
+	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/sync/journal"
+	"github.com/pkfreelance/seatgate/sync/wire"
+)
+
+var (
+	hqPub, hqKey, _ = ed25519.GenerateKey(nil)
+	topics          = wire.Topics{Centre: "lhr-01", Gateway: "gw-1"}
+	day             = access.Date{Year: 2026, Month: 11, Day: 1}
+	when            = time.Date(2026, 11, 1, 9, 0, 0, 0, time.FixedZone("PKT", 5*3600))
+)
+
+type asks struct {
+	mu   sync.Mutex
+	from []int64
+}
+
+func (a *asks) Publish(_ context.Context, topic string, _ byte, _ bool, payload []byte) error {
+	w, err := wire.DecodeJournalWant(payload)
+	if err != nil || topic != topics.JournalWant() {
+		return errors.New("bad catch-up request")
+	}
+	a.mu.Lock()
+	a.from = append(a.from, w.From)
+	a.mu.Unlock()
+	return nil
+}
+
+func openStore(t *testing.T) *store.Store {
+	s, err := store.Open(filepath.Join(t.TempDir(), "seatgate.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Check(); err != nil {
+			t.Errorf("check: %v", err)
+		}
+		s.Close()
+	})
+	return s
+}
+
+// entry builds a signed journal entry (with key, and for centre).
+func entry(t *testing.T, rev int64, op wire.Op, key ed25519.PrivateKey, centre string, fill func(*wire.JournalEntry)) []byte {
+	t.Helper()
+	e := wire.JournalEntry{V: wire.Version, Centre: centre, Rev: rev, Time: when, Op: op}
+	fill(&e)
+	if err := wire.Sign(key, &e); err != nil {
+		t.Fatal(err)
+	}
+	b, err := wire.Encode(&e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func plan(e *wire.JournalEntry) { e.Plan = &access.Plan{ID: "day", Name: "Day"} }
+func member(id string) func(*wire.JournalEntry) {
+	return func(e *wire.JournalEntry) {
+		e.Member = &access.Member{ID: id, Name: "M " + id, Status: access.StatusActive, PlanID: "day",
+			ValidFrom: day, ValidUntil: day.AddDays(30), Seats: access.SeatRule{Kind: access.SeatAny}}
+	}
+}
+
+func rev(t *testing.T, s *store.Store) int64 {
+	info, err := s.MembershipInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Revision
+}
+
+func TestEntriesInOrderGapsAndForgeries(t *testing.T) {
+	s := openStore(t)
+	p := &asks{}
+	a := journal.New(s, p, journal.Options{Topics: topics, HQKey: hqPub, AskEvery: time.Hour})
+	ctx := context.Background()
+
+	if err := a.HandleEntry(ctx, entry(t, 1, wire.OpPlanPut, hqKey, "lhr-01", plan)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.HandleEntry(ctx, entry(t, 1, wire.OpPlanPut, hqKey, "lhr-01", plan)); err != nil {
+		t.Errorf("a duplicate is harmless, got %v", err)
+	}
+	// Revision 3 before 2: a gap, so ask from 2 (once, however many gaps).
+	a.HandleEntry(ctx, entry(t, 3, wire.OpMemberPut, hqKey, "lhr-01", member("m-2")))
+	a.HandleEntry(ctx, entry(t, 4, wire.OpMemberPut, hqKey, "lhr-01", member("m-3")))
+	if rev(t, s) != 1 || len(p.from) != 1 || p.from[0] != 2 {
+		t.Fatalf("after a gap: revision %d, asked %v, want 1 and [2]", rev(t, s), p.from)
+	}
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	forged := []struct {
+		name    string
+		payload []byte
+		wantIs  error
+	}{
+		{"signed by another key", entry(t, 2, wire.OpMemberPut, otherKey, "lhr-01", member("m-evil")), wire.ErrBadSignature},
+		{"for another centre", entry(t, 2, wire.OpMemberPut, hqKey, "khi-02", member("m-evil")), journal.ErrWrongCentre},
+		{"garbage", []byte(`{"v":1,"op":`), wire.ErrMalformed},
+		{"wrong version", []byte(`{"v":2}`), wire.ErrVersion},
+	}
+	for _, f := range forged {
+		if err := a.HandleEntry(ctx, f.payload); !errors.Is(err, f.wantIs) {
+			t.Errorf("%s: %v, want %v", f.name, err, f.wantIs)
+		}
+	}
+	if rev(t, s) != 1 {
+		t.Fatalf("revision moved to %d on forged entries", rev(t, s))
+	}
+	// HQ answers the catch-up on the gateway's own topic.
+	for _, e := range [][]byte{
+		entry(t, 2, wire.OpMemberPut, hqKey, "lhr-01", member("m-1")),
+		entry(t, 3, wire.OpMemberPut, hqKey, "lhr-01", member("m-2")),
+		entry(t, 4, wire.OpMemberPut, hqKey, "lhr-01", member("m-3")),
+	} {
+		if err := a.HandleCatchUp(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rev(t, s) != 4 {
+		t.Errorf("revision after catch-up = %d, want 4", rev(t, s))
+	}
+	if st := a.Stats(); st.Applied != 4 || st.Rejected != 4 || st.Stale != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+	if err := a.Connected(ctx); err != nil || p.from[len(p.from)-1] != 5 {
+		t.Errorf("on connect: %v, asked %v, want from 5", err, p.from)
+	}
+}
+
+func snapshot(t *testing.T, revision int64, members int) []byte {
+	t.Helper()
+	m := store.Membership{Centre: "lhr-01", Revision: revision, GeneratedAt: when,
+		Plans: []access.Plan{{ID: "day", Name: "Day"}}}
+	for i := range members {
+		id := "m-" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676))
+		m.Members = append(m.Members, access.Member{ID: id, Name: "Member " + id, Status: access.StatusActive, PlanID: "day",
+			ValidFrom: day, ValidUntil: day.AddDays(30), Seats: access.SeatRule{Kind: access.SeatAny}})
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func chunks(t *testing.T, data []byte, revision int64, key ed25519.PrivateKey) [][]byte {
+	t.Helper()
+	cs, err := wire.ChunkSnapshot("lhr-01", revision, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for i := range cs {
+		if err := wire.Sign(key, &cs[i]); err != nil {
+			t.Fatal(err)
+		}
+		b, err := wire.Encode(&cs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestSnapshotCatchUp(t *testing.T) {
+	s := openStore(t)
+	a := journal.New(s, &asks{}, journal.Options{Topics: topics, HQKey: hqPub})
+	ctx := context.Background()
+	big := chunks(t, snapshot(t, 500, 3000), 500, hqKey)
+	if len(big) < 2 {
+		t.Fatalf("snapshot in %d chunks; want several", len(big))
+	}
+	// Chunks arrive out of order; nothing is applied until the last one.
+	for i := len(big) - 1; i >= 1; i-- {
+		if err := a.HandleCatchUp(ctx, big[i]); err != nil {
+			t.Fatal(err)
+		}
+		if rev(t, s) != 0 {
+			t.Fatal("a partial snapshot was applied")
+		}
+	}
+	// A chunk signed by another key is refused and does not count.
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	if err := a.HandleCatchUp(ctx, chunks(t, snapshot(t, 500, 3000), 500, otherKey)[0]); !errors.Is(err, wire.ErrBadSignature) {
+		t.Errorf("forged chunk: %v", err)
+	}
+	if err := a.HandleCatchUp(ctx, big[0]); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := s.MembershipInfo()
+	if info.Revision != 500 || info.Members != 3000 {
+		t.Errorf("after the snapshot: %+v, want revision 500 with 3000 members", info)
+	}
+	// An older snapshot never rolls the gateway back.
+	for _, c := range chunks(t, snapshot(t, 400, 2), 400, hqKey) {
+		a.HandleCatchUp(ctx, c)
+	}
+	if rev(t, s) != 500 {
+		t.Errorf("revision after an old snapshot = %d, want 500", rev(t, s))
+	}
+}
