@@ -49,7 +49,9 @@ type Options struct {
 	// Broker is the broker's URL: "tls://hq.example:8883" (or tcp:// for
 	// tests and local brokers without TLS).
 	Broker string
-	// ClientID is the MQTT client id: the gateway's "{centre}.{gateway}".
+	// ClientID is the MQTT client id: "{centre}_{gateway}" (NATS refuses
+	// a "." in client ids). Never send a password to NATS: gateways are
+	// authenticated by their certificate alone.
 	ClientID string
 	// TLS carries the gateway's client certificate and the pinned HQ CA.
 	TLS                *tls.Config

@@ -64,7 +64,7 @@ func TestPublishSubscribeAndReconnect(t *testing.T) {
 	b := brokertest.StartMosquitto(t, anonymous)
 	var connects atomic.Int32
 	l, _ := runLink(t, link.Options{
-		Broker: "tcp://" + b.Addr, ClientID: "lhr-01.gw-1",
+		Broker: "tcp://" + b.Addr, ClientID: "lhr-01_gw-1",
 		Subscribe:  []string{"seats/v1/lhr-01/gw-1/ack"},
 		OnConnect:  func(context.Context) { connects.Add(1) },
 		BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
@@ -124,7 +124,7 @@ func TestPublishSubscribeAndReconnect(t *testing.T) {
 // messages (counted), never its connection.
 func TestFullInboxNeverBlocks(t *testing.T) {
 	b := brokertest.StartMosquitto(t, anonymous)
-	l, _ := runLink(t, link.Options{Broker: "tcp://" + b.Addr, ClientID: "lhr-01.gw-2", Inbox: 4,
+	l, _ := runLink(t, link.Options{Broker: "tcp://" + b.Addr, ClientID: "lhr-01_gw-2", Inbox: 4,
 		Subscribe: []string{"seats/v1/lhr-01/journal"}})
 	waitFor(t, "connect", func() bool { return l.State().Connected })
 	hq := peer(t, b.Addr)
@@ -138,7 +138,7 @@ func TestFullInboxNeverBlocks(t *testing.T) {
 }
 
 func TestBrokerDownAtStart(t *testing.T) {
-	l, _ := runLink(t, link.Options{Broker: "tcp://127.0.0.1:1", ClientID: "lhr-01.gw-3",
+	l, _ := runLink(t, link.Options{Broker: "tcp://127.0.0.1:1", ClientID: "lhr-01_gw-3",
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 40 * time.Millisecond, ConnectTimeout: time.Second})
 	waitFor(t, "a few attempts", func() bool { return l.State().Attempts >= 3 })
 	if st := l.State(); st.Connected || st.LastError == "" {

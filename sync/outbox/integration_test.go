@@ -84,7 +84,7 @@ func TestDrainThroughMosquittoSurvivesBrokerCrash(t *testing.T) {
 	s := openLog(t, 3000)
 
 	var d *outbox.Drainer
-	l, err := link.New(link.Options{Broker: "tcp://" + b.Addr, ClientID: "lhr-01.gw-1",
+	l, err := link.New(link.Options{Broker: "tcp://" + b.Addr, ClientID: "lhr-01_gw-1",
 		Subscribe: []string{topics.Ack()}, BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		OnConnect: func(context.Context) { d.Connected() }})
 	if err != nil {
