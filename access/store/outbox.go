@@ -170,3 +170,19 @@ func VerifyChain(prev string, events []Event) error {
 	}
 	return nil
 }
+
+var keyBoot = []byte("boot") // uint64: how many times the gateway has started
+
+// NextBoot counts one more start of the gateway and returns the new boot
+// counter (1 at the first start). Birth and last-will messages carry it so
+// HQ can tell a late "offline" from an earlier run.
+func (s *Store) NextBoot() (uint64, error) {
+	var boot uint64
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		boot, _ = getU64(meta, keyBoot)
+		boot++
+		return meta.Put(keyBoot, u64(boot))
+	})
+	return boot, err
+}

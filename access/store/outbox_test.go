@@ -105,3 +105,14 @@ func TestOutboxDeliveryAndPruning(t *testing.T) {
 		t.Errorf("outbox = %+v, want pruned 8, nothing undelivered", o)
 	}
 }
+
+func TestNextBootCountsStarts(t *testing.T) {
+	s, path := newStore(t)
+	for want := uint64(1); want <= 3; want++ {
+		got, err := s.NextBoot()
+		if err != nil || got != want {
+			t.Fatalf("NextBoot = %d, %v, want %d", got, err, want)
+		}
+		s = reopen(t, s, path, store.Options{})
+	}
+}

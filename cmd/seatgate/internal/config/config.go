@@ -38,10 +38,39 @@ type Config struct {
 	HTTP     HTTP     `yaml:"http"`
 	Policy   Policy   `yaml:"policy"`
 	Emulator Emulator `yaml:"emulator"`
+	HQ       HQ       `yaml:"hq"`
 
 	// Readers are the desks' card readers. At least one; ids and seats are
 	// unique.
 	Readers []Reader `yaml:"readers"`
+}
+
+// HQ configures the link to headquarters (protocol in docs/protocol.md).
+// Without a broker the gateway works alone: desks answer, events wait in
+// the outbox until a broker is configured.
+type HQ struct {
+	// Broker is the MQTT broker: "tls://hq.example.pk:8883". "tcp://" is
+	// accepted only for a broker on this machine (tests, local brokers).
+	Broker string `yaml:"broker"`
+	// CA is the PEM file of HQ's certificate authority, the only one the
+	// gateway trusts for the broker (pinned). Cert and Key are the
+	// gateway's client certificate (CN "{centre}.{gateway}") and key.
+	// Required with a tls:// broker.
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// HQKey is HQ's ed25519 public key, standard base64: acknowledgements
+	// and membership changes not signed with it are refused. Required with
+	// a broker.
+	HQKey string `yaml:"hq_key"`
+	// Retention is how long events HQ has acknowledged stay in the
+	// gateway's log. Undelivered events are never dropped. Default 720h.
+	Retention Duration `yaml:"retention"`
+	// BatchSize is the most events per message (default 100, at most
+	// 900); BatchesPerSecond limits the drain rate (default 20, 1 to 1000),
+	// so a fleet reconnecting after an HQ outage does not stampede.
+	BatchSize        int `yaml:"batch_size"`
+	BatchesPerSecond int `yaml:"batches_per_second"`
 }
 
 // HTTP configures the owner dashboard and API.
@@ -158,6 +187,7 @@ func Default() *Config {
 			WarnDays:     5,
 			ScanInterval: Duration(5 * time.Millisecond),
 		},
+		HQ: HQ{Retention: Duration(720 * time.Hour), BatchSize: 100, BatchesPerSecond: 20},
 	}
 }
 

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -124,6 +127,7 @@ func (c *Config) validate(v *validator) {
 		v.errorf("http.listen", "want a port from 1 to 65535, got %s", quote(port))
 	}
 	c.Policy.validate(v)
+	c.HQ.validate(v)
 	if len(c.Readers) == 0 {
 		v.errorf("readers", "at least one reader is required")
 	}
@@ -150,6 +154,48 @@ func (p *Policy) validate(v *validator) {
 
 // validateReaders checks each reader and what readers must not share: ids,
 // seats, SPI ports and GPIOs.
+func (h *HQ) validate(v *validator) {
+	if h.Retention < 0 {
+		v.errorf("hq.retention", "must not be negative, got %v", h.Retention)
+	}
+	if h.BatchSize < 1 || h.BatchSize > 900 {
+		v.errorf("hq.batch_size", "want 1 to 900, got %d", h.BatchSize)
+	}
+	if h.BatchesPerSecond < 1 || h.BatchesPerSecond > 1000 {
+		v.errorf("hq.batches_per_second", "want 1 to 1000, got %d", h.BatchesPerSecond)
+	}
+	if h.Broker == "" {
+		for _, k := range []struct{ key, val string }{{"hq.ca", h.CA}, {"hq.cert", h.Cert}, {"hq.key", h.Key}, {"hq.hq_key", h.HQKey}} {
+			if k.val != "" {
+				v.errorf(k.key, "set but hq.broker is not: the gateway would not use it")
+			}
+		}
+		return
+	}
+	u, err := url.Parse(h.Broker)
+	switch {
+	case err != nil || u.Host == "" || u.Port() == "":
+		v.errorf("hq.broker", "want tls://host:port, got %s", quote(h.Broker))
+	case u.Scheme == "tcp":
+		if host := u.Hostname(); host != "127.0.0.1" && host != "localhost" && host != "::1" {
+			v.errorf("hq.broker", "tcp:// (no TLS) is only for a broker on this machine; use tls:// for %s", host)
+		}
+	case u.Scheme == "tls" || u.Scheme == "ssl":
+		for _, k := range []struct{ key, val string }{{"hq.ca", h.CA}, {"hq.cert", h.Cert}, {"hq.key", h.Key}} {
+			if k.val == "" {
+				v.errorf(k.key, "required with a tls:// broker")
+			}
+		}
+	default:
+		v.errorf("hq.broker", "scheme %q: want tls:// (or tcp:// to this machine)", u.Scheme)
+	}
+	if h.HQKey == "" {
+		v.errorf("hq.hq_key", "required with a broker: HQ's ed25519 public key, base64")
+	} else if b, err := base64.StdEncoding.DecodeString(h.HQKey); err != nil || len(b) != ed25519.PublicKeySize {
+		v.errorf("hq.hq_key", "want the base64 of a %d-byte ed25519 public key", ed25519.PublicKeySize)
+	}
+}
+
 func (c *Config) validateReaders(v *validator) {
 	ids := map[string]string{}   // id → path of the first reader with it
 	seats := map[string]string{} // seat → path
