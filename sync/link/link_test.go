@@ -11,7 +11,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"go.uber.org/goleak"
 
-	"github.com/pkfreelance/seatgate/sync/internal/brokertest"
+	"github.com/pkfreelance/seatgate/sync/brokertest"
 	"github.com/pkfreelance/seatgate/sync/link"
 )
 

@@ -9,7 +9,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/pkfreelance/seatgate/access/store"
-	"github.com/pkfreelance/seatgate/sync/internal/brokertest"
+	"github.com/pkfreelance/seatgate/sync/brokertest"
 	"github.com/pkfreelance/seatgate/sync/link"
 	"github.com/pkfreelance/seatgate/sync/outbox"
 	"github.com/pkfreelance/seatgate/sync/wire"

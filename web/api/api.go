@@ -38,6 +38,8 @@ type HealthReport struct {
 	Database     string    `json:"database"`
 	LastSeq      uint64    `json:"last_seq"`
 	Readers      any       `json:"readers"`
+	Outbox       any       `json:"outbox,omitempty"` // events not yet acknowledged by HQ
+	HQ           any       `json:"hq,omitempty"`     // the link to HQ, when configured
 }
 
 // Emulator drives emulated readers. Errors are matched with errors.Is

@@ -41,6 +41,7 @@ type Gateway struct {
 	desks   map[string]*desk.Desk
 	emu     *emulator
 	clock   *wallClock
+	hq      *hqLink // nil without hq.broker
 	ln      net.Listener
 }
 
@@ -87,6 +88,14 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Logger:   o.Logger.With("component", "scan"),
 	})
 	g.gate = &gate{store: st, wall: g.clock.Now, desks: g.desks, log: o.Logger.With("component", "tap")}
+	if cfg.HQ.Broker != "" {
+		if g.hq, err = newHQLink(g); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("hq link: %w", err)
+		}
+		g.hq.health = g.readerHealth
+		g.gate.onEvent = func(store.Event) { g.hq.eventLogged() }
+	}
 	if g.emu != nil {
 		g.emu.gate = g.gate
 		g.emu.scanner = g.scanner
@@ -172,6 +181,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	goRun(func() { _ = g.scanner.Run(ctx, events) })
 	goRun(func() { g.gate.run(ctx, events) })
 	goRun(func() { g.gate.autoCheckout(ctx, 15*time.Second) })
+	if g.hq != nil {
+		g.hq.run(ctx, &wg)
+	}
 
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(g.ln) }()
@@ -207,6 +219,12 @@ func (g *Gateway) Health() api.HealthReport {
 	rep.LastSeq = seq
 	readers := g.scanner.Status()
 	rep.Readers = readers
+	if o, err := g.store.Outbox(); err == nil {
+		rep.Outbox = o
+	}
+	if g.hq != nil {
+		rep.HQ = g.hq.status()
+	}
 	if rep.Status == "ok" {
 		for _, r := range readers {
 			if !r.OK {
@@ -218,6 +236,18 @@ func (g *Gateway) Health() api.HealthReport {
 		}
 	}
 	return rep
+}
+
+// readerHealth counts working readers and says whether the clock is trusted.
+func (g *Gateway) readerHealth() (ok, total int, trusted bool) {
+	for _, r := range g.scanner.Status() {
+		total++
+		if r.OK {
+			ok++
+		}
+	}
+	_, trusted = g.store.Now(g.clock.Now())
+	return ok, total, trusted
 }
 
 // wallClock is the gateway's wall clock; the emulator may shift it.
