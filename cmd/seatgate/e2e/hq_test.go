@@ -41,8 +41,8 @@ type fakeHQ struct {
 
 func startFakeHQ(t *testing.T, addr string, key ed25519.PrivateKey, devKey func() ed25519.PublicKey) *fakeHQ {
 	h := &fakeHQ{t: t, key: key, devKey: devKey, chain: store.GenesisHash}
-	o := mqtt.NewClientOptions().AddBroker("tcp://"+addr).SetClientID("seathq-test").SetAutoReconnect(true).
-		SetConnectRetry(true).SetConnectRetryInterval(50*time.Millisecond).SetMaxReconnectInterval(200*time.Millisecond).
+	o := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("seathq-test").SetAutoReconnect(true).
+		SetConnectRetry(true).SetConnectRetryInterval(50 * time.Millisecond).SetMaxReconnectInterval(200 * time.Millisecond).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			c.Subscribe(topics.Events(), 1, h.onEvents)
 			c.Subscribe(topics.Birth(), 1, func(_ mqtt.Client, m mqtt.Message) {
