@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
+	"github.com/pkfreelance/seatgate/sync/journal"
 )
 
 var errUsage = errors.New("usage")
@@ -22,7 +25,8 @@ Commands:
   seatgate run --config FILE             run the gateway (YAML config, see deploy/seatgate.example.yaml)
   seatgate demo [flags]                  run a gateway with emulated desks and scripted freelancers
   seatgate members import --config FILE SNAPSHOT.json
-                                         load a membership snapshot into the gateway's cache
+                                         load an HQ-signed membership snapshot (SNAPSHOT.json.sig beside it)
+                                         into the gateway's cache; --allow-unsigned for development only
   seatgate version                       print the version
 `
 
@@ -99,6 +103,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 func cmdMembersImport(args []string, stdout, stderr io.Writer) error {
 	fs := flagSet("members import", stderr)
 	cfgPath := fs.String("config", "/etc/seatgate/seatgate.yaml", "configuration file (YAML)")
+	unsigned := fs.Bool("allow-unsigned", false, "DEVELOPMENT ONLY: accept a snapshot without HQ's signature")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -107,6 +112,12 @@ func cmdMembersImport(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
+		return err
+	}
+	if *unsigned {
+		fmt.Fprintln(stderr, "seatgate: WARNING: importing a membership snapshot WITHOUT checking HQ's signature (--allow-unsigned).")
+		fmt.Fprintln(stderr, "seatgate: WARNING: anyone could have written this file; never do this on a production gateway.")
+	} else if err := checkSnapshotSignature(cfg, fs.Arg(0)); err != nil {
 		return err
 	}
 	n, err := importMembers(cfg, fs.Arg(0))
@@ -118,6 +129,30 @@ func cmdMembersImport(args []string, stdout, stderr io.Writer) error {
 }
 
 type importCounts struct{ members, cards, plans int }
+
+// checkSnapshotSignature verifies FILE against FILE.sig with the gateway's
+// pinned HQ key.
+func checkSnapshotSignature(cfg *config.Config, path string) error {
+	if cfg.HQ.HQKey == "" {
+		return fmt.Errorf("cannot check the snapshot's signature: the config has no hq.hq_key (HQ's public key)")
+	}
+	pub, err := base64.StdEncoding.DecodeString(cfg.HQ.HQKey)
+	if err != nil {
+		return fmt.Errorf("hq.hq_key: %w", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read snapshot: %w", err)
+	}
+	sig, err := os.ReadFile(path + journal.SigSuffix)
+	if err != nil {
+		return fmt.Errorf("%w: %v (seatctl writes it next to the snapshot)", journal.ErrSnapshotSignature, err)
+	}
+	if err := journal.VerifySnapshotFile(ed25519.PublicKey(pub), data, sig); err != nil {
+		return fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	return nil
+}
 
 func importMembers(cfg *config.Config, path string) (importCounts, error) {
 	f, err := os.Open(path)

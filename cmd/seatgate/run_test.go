@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
+	"github.com/pkfreelance/seatgate/sync/journal"
 )
 
 func runCmd(t *testing.T, args ...string) (string, string, error) {
@@ -47,12 +50,15 @@ func TestCommands(t *testing.T) {
 	}
 }
 
+var hqPub, hqKey, _ = ed25519.GenerateKey(nil)
+
 func writeConfig(t *testing.T, centre string) string {
 	t.Helper()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "seatgate.yaml")
 	cfg := "centre: " + centre + "\ngateway: gw-1\ndata_dir: " + filepath.Join(dir, "data") +
-		"\nreaders:\n  - {id: desk-1, seat: A-01, zone: A, kind: emulated}\n"
+		"\nreaders:\n  - {id: desk-1, seat: A-01, zone: A, kind: emulated}\n" +
+		"hq:\n  hq_key: " + base64.StdEncoding.EncodeToString(hqPub) + "\n"
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +86,24 @@ func TestMembersImport(t *testing.T) {
 "members":[{"id":"m-1","name":"A","status":"active","plan":"day","valid_from":"2026-11-01","valid_until":"2026-11-30","seats":{"kind":"any"},
 "cards":[{"uid":"04a1b2c3","revoked":false},{"uid":"04:A1:B2:C4","revoked":true}]}]}`
 	os.WriteFile(snap, []byte(good), 0o600)
+	// Not signed: refused, unless the development flag says so (loudly).
+	if _, _, err := runCmd(t, "members", "import", "--config", cfg, snap); !errors.Is(err, journal.ErrSnapshotSignature) {
+		t.Fatalf("unsigned import: %v, want ErrSnapshotSignature", err)
+	}
+	if _, stderr, err := runCmd(t, "members", "import", "--allow-unsigned", "--config", cfg, snap); err != nil || !strings.Contains(stderr, "WARNING") {
+		t.Fatalf("unsigned import with --allow-unsigned: %v, stderr %q", err, stderr)
+	}
+	// Signed by HQ: accepted; tampered after signing: refused.
+	os.WriteFile(snap+journal.SigSuffix, journal.SignSnapshotFile(hqKey, []byte(good)), 0o600)
 	out, _, err := runCmd(t, "members", "import", "--config", cfg, snap)
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
+	os.WriteFile(snap, []byte(strings.Replace(good, `"price_pkr":3500`, `"price_pkr":1`, 1)), 0o600)
+	if _, _, err := runCmd(t, "members", "import", "--config", cfg, snap); !errors.Is(err, journal.ErrSnapshotSignature) {
+		t.Errorf("tampered snapshot: %v, want ErrSnapshotSignature", err)
+	}
+	os.WriteFile(snap, []byte(good), 0o600)
 	if want := "imported 1 members, 2 cards, 1 plans"; !strings.Contains(out, want) {
 		t.Errorf("output %q, want %q", out, want)
 	}
@@ -94,7 +114,7 @@ func TestMembersImport(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte(strings.Replace(good, `"04a1b2c3"`, `"04a1b2"`, 1)), 0o600)
-	if _, _, err := runCmd(t, "members", "import", "--config", cfg, bad); err == nil || !strings.Contains(err.Error(), "cards[0].uid") {
+	if _, _, err := runCmd(t, "members", "import", "--allow-unsigned", "--config", cfg, bad); err == nil || !strings.Contains(err.Error(), "cards[0].uid") {
 		t.Errorf("import of a bad UID: err = %v, want it to name the card", err)
 	}
 }

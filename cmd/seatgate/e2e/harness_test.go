@@ -124,7 +124,7 @@ func (g *gw) importMembers(snapshot string) {
 	if err := os.WriteFile(p, []byte(snapshot), 0o600); err != nil {
 		g.t.Fatal(err)
 	}
-	if out, err := g.seatgate("members", "import", "--config", g.cfgPath, p); err != nil {
+	if out, err := g.seatgate("members", "import", "--allow-unsigned", "--config", g.cfgPath, p); err != nil {
 		g.t.Fatalf("members import: %v\n%s", err, out)
 	}
 }

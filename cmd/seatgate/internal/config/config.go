@@ -59,9 +59,10 @@ type HQ struct {
 	CA   string `yaml:"ca"`
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
-	// HQKey is HQ's ed25519 public key, standard base64: acknowledgements
-	// and membership changes not signed with it are refused. Required with
-	// a broker.
+	// HQKey is HQ's ed25519 public key, standard base64: acknowledgements,
+	// membership changes and snapshot files not signed with it are
+	// refused. Required with a broker; without one it still checks
+	// snapshots imported by hand (seatgate members import).
 	HQKey string `yaml:"hq_key"`
 	// Retention is how long events HQ has acknowledged stay in the
 	// gateway's log. Undelivered events are never dropped. Default 720h.
