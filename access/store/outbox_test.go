@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -114,5 +116,49 @@ func TestNextBootCountsStarts(t *testing.T) {
 			t.Fatalf("NextBoot = %d, %v, want %d", got, err, want)
 		}
 		s = reopen(t, s, path, store.Options{})
+	}
+}
+
+// TestFourteenDaysOffline: a 100-seat centre working two weeks with no
+// link to HQ (every seat turning over three times a day, plus refusals)
+// keeps every event, in order and chained, in a file of a few megabytes.
+func TestFourteenDaysOffline(t *testing.T) {
+	path := t.TempDir() + "/seatgate.db"
+	s := openAt(t, path, store.Options{NoSync: true})
+	var seats []access.Seat
+	for i := range 100 {
+		seats = append(seats, access.Seat{ID: fmt.Sprintf("S%03d", i), Zone: "A", Reader: fmt.Sprintf("r%03d", i)})
+	}
+	if err := s.SetSeats(seats); err != nil {
+		t.Fatal(err)
+	}
+	const perDay = 100 * 7 // 3 check-ins and check-outs per seat, plus a refusal
+	start := at("2026-11-02 08:00")
+	for day := range 14 {
+		for i := range perDay {
+			when := start.AddDate(0, 0, day).Add(time.Duration(i) * time.Minute)
+			r := fmt.Sprintf("r%03d", i%100)
+			if _, _, err := s.Tap(access.Tap{Reader: r, UID: "FFEE0001", At: when}, when); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	o, err := s.Outbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Depth != 14*perDay || o.Delivered != 0 {
+		t.Fatalf("outbox = %+v, want all %d events undelivered", o, 14*perDay)
+	}
+	if n, _ := s.Prune(start.AddDate(0, 1, 0)); n != 0 {
+		t.Errorf("pruned %d undelivered events", n)
+	}
+	if err := store.VerifyChain(store.GenesisHash, allEvents(t, s)); err != nil {
+		t.Error(err)
+	}
+	st, _ := os.Stat(path)
+	t.Logf("%d events over 14 days: database %.1f MiB", o.Depth, float64(st.Size())/(1<<20))
+	if st.Size() > 64<<20 {
+		t.Errorf("database is %d bytes after 14 days offline; want well under 64 MiB", st.Size())
 	}
 }
