@@ -9,6 +9,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -20,7 +21,11 @@ import (
 // KeyFile is the device key's file name in the data directory.
 const KeyFile = "device.key"
 
-const pemType = "SEATGATE DEVICE KEY"
+// PEM block types of the keys kept this way.
+const (
+	DeviceKeyType = "SEATGATE DEVICE KEY"     // a gateway's device key
+	HQKeyType     = "SEATGATE HQ SIGNING KEY" // HQ's key for acks, journal and snapshots
+)
 
 // Key is a device key.
 type Key struct {
@@ -44,33 +49,45 @@ func KeyID(pub ed25519.PublicKey) string {
 // file that exists but cannot be read is an error, never replaced: a new
 // key would break the gateway's enrolment with HQ.
 func LoadOrCreate(dir string) (Key, error) {
-	path := filepath.Join(dir, KeyFile)
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		return parse(path, b)
-	case !errors.Is(err, os.ErrNotExist):
-		return Key{}, fmt.Errorf("read device key: %w", err)
+	return LoadOrCreateFile(filepath.Join(dir, KeyFile), DeviceKeyType)
+}
+
+// LoadOrCreateFile is LoadOrCreate for a key of kind (a PEM block type) at
+// path.
+func LoadOrCreateFile(path, kind string) (Key, error) {
+	k, err := Load(path, kind)
+	if !errors.Is(err, os.ErrNotExist) {
+		return k, err
 	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return Key{}, fmt.Errorf("generate device key: %w", err)
+		return Key{}, fmt.Errorf("generate key: %w", err)
 	}
-	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: priv.Seed()})
+	data := pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: priv.Seed()})
 	if err := writeAtomic(path, data); err != nil {
-		return Key{}, fmt.Errorf("write device key: %w", err)
+		return Key{}, fmt.Errorf("write key %s: %w", path, err)
 	}
 	return Key{Private: priv}, nil
 }
 
-func parse(path string, b []byte) (Key, error) {
+// Load reads an existing key of kind from path; errors.Is(err,
+// os.ErrNotExist) when there is none.
+func Load(path, kind string) (Key, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Key{}, fmt.Errorf("read key: %w", err)
+	}
 	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != pemType || len(blk.Bytes) != ed25519.SeedSize {
-		return Key{}, fmt.Errorf("device key %s: not a %s PEM block of %d bytes (the file is damaged; restore it from backup or re-enrol the gateway)",
-			path, pemType, ed25519.SeedSize)
+	if blk == nil || blk.Type != kind || len(blk.Bytes) != ed25519.SeedSize {
+		return Key{}, fmt.Errorf("key %s: not a %s PEM block of %d bytes (the file is damaged; restore it from backup or re-enrol the gateway)",
+			path, kind, ed25519.SeedSize)
 	}
 	return Key{Private: ed25519.NewKeyFromSeed(blk.Bytes)}, nil
 }
+
+// PublicBase64 is the public key as the gateway's config takes it
+// (hq.hq_key): standard base64.
+func (k Key) PublicBase64() string { return base64.StdEncoding.EncodeToString(k.Public()) }
 
 // writeAtomic writes data to path through a temporary file in the same
 // directory: written, fsynced, renamed, directory fsynced.
