@@ -78,9 +78,13 @@ type Applier struct {
 	mu      sync.Mutex
 	stats   Stats
 	lastAsk time.Time
-	chunks  map[int]wire.SnapshotChunk // the snapshot being assembled
-	snapKey string                     // its rev and hash
+	chunks  map[int]wire.SnapshotChunk  // the snapshot being assembled
+	snapKey string                      // its rev and hash
+	pending map[int64]wire.JournalEntry // verified entries that arrived before their predecessors
 }
+
+// maxPending bounds the entries held while waiting for a missing one.
+const maxPending = 1000
 
 // New builds an applier.
 func New(st Store, pub Publisher, o Options) *Applier {
@@ -148,21 +152,49 @@ func (a *Applier) entry(ctx context.Context, e wire.JournalEntry) error {
 		a.count(func(s *Stats) { s.Rejected++ })
 		return fmt.Errorf("%w: %s", ErrWrongCentre, e.Centre)
 	}
-	err := a.st.ApplyChange(store.Change{Rev: e.Rev, Op: string(e.Op), Member: e.Member, Card: e.Card, Plan: e.Plan, ID: e.ID})
-	switch {
-	case err == nil:
-		a.count(func(s *Stats) { s.Applied++ })
-		return nil
-	case errors.Is(err, store.ErrStaleRevision):
-		a.count(func(s *Stats) { s.Stale++ })
-		return nil
-	case errors.Is(err, store.ErrRevisionGap):
-		a.log.Info("journal gap: asking HQ to catch up", "err", err)
-		return a.ask(ctx, false)
-	default:
-		a.count(func(s *Stats) { s.Rejected++ })
-		return err
+	for {
+		err := a.apply(e)
+		switch {
+		case err == nil:
+			a.count(func(s *Stats) { s.Applied++ })
+		case errors.Is(err, store.ErrStaleRevision):
+			a.count(func(s *Stats) { s.Stale++ })
+			return nil
+		case errors.Is(err, store.ErrRevisionGap):
+			// Keep it until its predecessors arrive (entries may come out
+			// of order: live and catch-up topics interleave), and ask.
+			a.mu.Lock()
+			if a.pending == nil {
+				a.pending = map[int64]wire.JournalEntry{}
+			}
+			if len(a.pending) < maxPending {
+				a.pending[e.Rev] = e
+			}
+			a.mu.Unlock()
+			a.log.Info("journal gap: asking HQ to catch up", "err", err)
+			return a.ask(ctx, false)
+		default:
+			a.count(func(s *Stats) { s.Rejected++ })
+			return err
+		}
+		// Applied: the next entry may be waiting already.
+		a.mu.Lock()
+		next, ok := a.pending[e.Rev+1]
+		for rev := range a.pending {
+			if rev <= e.Rev+1 {
+				delete(a.pending, rev)
+			}
+		}
+		a.mu.Unlock()
+		if !ok {
+			return nil
+		}
+		e = next
 	}
+}
+
+func (a *Applier) apply(e wire.JournalEntry) error {
+	return a.st.ApplyChange(store.Change{Rev: e.Rev, Op: string(e.Op), Member: e.Member, Card: e.Card, Plan: e.Plan, ID: e.ID})
 }
 
 // ask publishes a catch-up request from the gateway's revision + 1, at most

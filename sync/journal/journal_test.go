@@ -134,7 +134,7 @@ func TestEntriesInOrderGapsAndForgeries(t *testing.T) {
 	if rev(t, s) != 4 {
 		t.Errorf("revision after catch-up = %d, want 4", rev(t, s))
 	}
-	if st := a.Stats(); st.Applied != 4 || st.Rejected != 4 || st.Stale != 1 {
+	if st := a.Stats(); st.Applied != 4 || st.Rejected != 4 || st.Stale != 3 {
 		t.Errorf("stats = %+v", st)
 	}
 	if err := a.Connected(ctx); err != nil || p.from[len(p.from)-1] != 5 {
@@ -213,5 +213,35 @@ func TestSnapshotCatchUp(t *testing.T) {
 	}
 	if rev(t, s) != 500 {
 		t.Errorf("revision after an old snapshot = %d, want 500", rev(t, s))
+	}
+}
+
+// TestReorderedEntries: entries that arrive out of order (live and
+// catch-up topics interleave) are held and applied once the gap fills,
+// with a single catch-up request.
+func TestReorderedEntries(t *testing.T) {
+	s := openStore(t)
+	p := &asks{}
+	a := journal.New(s, p, journal.Options{Topics: topics, HQKey: hqPub, AskEvery: time.Hour})
+	ctx := context.Background()
+	e1 := entry(t, 1, wire.OpPlanPut, hqKey, "lhr-01", plan)
+	e2 := entry(t, 2, wire.OpMemberPut, hqKey, "lhr-01", member("m-1"))
+	e3 := entry(t, 3, wire.OpMemberPut, hqKey, "lhr-01", member("m-2"))
+	for _, e := range [][]byte{e3, e2} {
+		if err := a.HandleEntry(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rev(t, s) != 0 {
+		t.Fatal("applied out of order")
+	}
+	if err := a.HandleCatchUp(ctx, e1); err != nil {
+		t.Fatal(err)
+	}
+	if rev(t, s) != 3 {
+		t.Errorf("revision after the gap filled = %d, want 3", rev(t, s))
+	}
+	if len(p.from) != 1 {
+		t.Errorf("catch-up requests = %v, want one", p.from)
 	}
 }

@@ -198,7 +198,7 @@ func (l *Link) connect(ctx context.Context) error {
 		SetKeepAlive(l.o.KeepAlive).
 		SetConnectTimeout(l.o.ConnectTimeout).
 		SetWriteTimeout(10 * time.Second).
-		SetOrderMatters(false). // handlers run concurrently and never block
+		SetOrderMatters(true). // messages reach the inbox in arrival order; the handler never blocks
 		SetTLSConfig(l.o.TLS).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			select {

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -194,15 +195,27 @@ func (d *Drainer) Run(ctx context.Context) error {
 	d.mu.Lock()
 	d.lastAck = time.Now()
 	d.mu.Unlock()
-	var next time.Time // rate limit: earliest start of the next batch
+	var (
+		next       time.Time // rate limit: earliest start of the next batch
+		lastLog    time.Time
+		lastLogged string
+	)
 	for {
 		wait, err := d.step(ctx, &next)
 		if err != nil {
+			msg := err.Error()
 			d.mu.Lock()
-			d.stats.LastError = err.Error()
+			d.stats.LastError = msg
 			d.mu.Unlock()
-			d.lg.Warn("outbox: publish failed", "err", err)
+			// While HQ is unreachable this repeats every Retry: log a
+			// change of error at once, the same error once a minute.
+			if kind := errorKind(msg); kind != lastLogged || time.Since(lastLog) > time.Minute {
+				d.lg.Warn("outbox: publish failed", "err", err)
+				lastLog, lastLogged = time.Now(), kind
+			}
 			wait = d.o.Retry
+		} else {
+			lastLogged = ""
 		}
 		if wait == 0 {
 			continue
@@ -217,6 +230,15 @@ func (d *Drainer) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// errorKind is an error message without the event range, so that the
+// same failure on a growing batch counts as one kind.
+func errorKind(msg string) string {
+	if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "publish events ") {
+		return msg[i+2:]
+	}
+	return msg
 }
 
 // step sends at most one batch. It returns how long to wait before the

@@ -36,15 +36,23 @@ type fakeHQ struct {
 	births  []wire.Birth
 	status  []wire.Status
 	rev     int64
+	journal [][]byte // signed entries, index rev-1
 	refused int
 }
 
 func startFakeHQ(t *testing.T, addr string, key ed25519.PrivateKey, devKey func() ed25519.PublicKey) *fakeHQ {
 	h := &fakeHQ{t: t, key: key, devKey: devKey, chain: store.GenesisHash}
+	subscribed := make(chan struct{}, 1)
 	o := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("seathq-test").SetAutoReconnect(true).
 		SetConnectRetry(true).SetConnectRetryInterval(50 * time.Millisecond).SetMaxReconnectInterval(200 * time.Millisecond).
 		SetOnConnectHandler(func(c mqtt.Client) {
-			c.Subscribe(topics.Events(), 1, h.onEvents)
+			defer func() {
+				select {
+				case subscribed <- struct{}{}:
+				default:
+				}
+			}()
+			c.Subscribe(topics.Events(), 1, h.onEvents).Wait()
 			c.Subscribe(topics.Birth(), 1, func(_ mqtt.Client, m mqtt.Message) {
 				b, err := wire.DecodeBirth(m.Payload())
 				if err == nil {
@@ -61,33 +69,67 @@ func startFakeHQ(t *testing.T, addr string, key ed25519.PrivateKey, devKey func(
 					h.mu.Unlock()
 				}
 			})
-			c.Subscribe(topics.JournalWant(), 1, func(mqtt.Client, mqtt.Message) {}) // HQ has nothing older
+			c.Subscribe(topics.JournalWant(), 1, func(c mqtt.Client, m mqtt.Message) {
+				w, err := wire.DecodeJournalWant(m.Payload())
+				if err != nil {
+					h.t.Errorf("HQ: %v", err)
+					return
+				}
+				h.mu.Lock()
+				var resend [][]byte
+				if w.From >= 1 && int(w.From) <= len(h.journal) {
+					resend = append(resend, h.journal[w.From-1:]...)
+				}
+				h.mu.Unlock()
+				go func() {
+					for _, p := range resend {
+						c.Publish(topics.JournalCatchUp(), 1, false, p).WaitTimeout(5 * time.Second)
+					}
+				}()
+			}).Wait()
 		})
 	h.c = mqtt.NewClient(o)
 	if tok := h.c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("fake HQ connect: %v", tok.Error())
 	}
 	t.Cleanup(func() { h.c.Disconnect(100) })
+	select {
+	case <-subscribed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("fake HQ did not subscribe")
+	}
 	return h
 }
 
 func (h *fakeHQ) onEvents(c mqtt.Client, m mqtt.Message) {
-	b, err := wire.DecodeEventBatch(m.Payload())
+	if p := h.batch(m.Payload()); p != nil {
+		go c.Publish(topics.Ack(), 1, false, p) // never block paho's handler
+	}
+}
+
+// batch stores a batch that continues HQ's copy of the chain and returns
+// the signed ack to send (nil for a batch it could not read).
+func (h *fakeHQ) batch(payload []byte) []byte {
+	b, err := wire.DecodeEventBatch(payload)
 	if err != nil {
 		h.t.Errorf("HQ: %v", err)
-		return
+		return nil
 	}
 	if err := wire.Verify(h.devKey(), &b); err != nil {
 		h.t.Errorf("HQ: batch signature: %v", err)
-		return
+		return nil
 	}
 	h.mu.Lock()
-	if b.First == uint64(len(h.events))+1 && b.PrevHash == h.chain {
-		if err := store.VerifyChain(b.PrevHash, b.Events); err != nil {
+	// Store what continues HQ's copy: a batch may overlap what HQ holds
+	// (an ack lost to a crash); events HQ has are skipped, the rest must
+	// continue the chain.
+	if have := uint64(len(h.events)); b.First <= have+1 && have < b.Last {
+		fresh := b.Events[have+1-b.First:]
+		if err := store.VerifyChain(h.chain, fresh); err != nil {
 			h.t.Errorf("HQ: %v", err)
 		} else {
-			h.events = append(h.events, b.Events...)
-			h.chain = b.Events[len(b.Events)-1].Hash
+			h.events = append(h.events, fresh...)
+			h.chain = fresh[len(fresh)-1].Hash
 		}
 	}
 	upto := uint64(len(h.events))
@@ -95,7 +137,7 @@ func (h *fakeHQ) onEvents(c mqtt.Client, m mqtt.Message) {
 	a := wire.Ack{V: wire.Version, Centre: topics.Centre, Gateway: topics.Gateway, Boot: b.Boot, Upto: upto}
 	wire.Sign(h.key, &a)
 	p, _ := wire.Encode(&a)
-	go c.Publish(topics.Ack(), 1, false, p)
+	return p
 }
 
 // change publishes the next journal entry for the centre.
@@ -109,6 +151,9 @@ func (h *fakeHQ) change(op wire.Op, fill func(*wire.JournalEntry)) {
 		h.t.Fatal(err)
 	}
 	p, _ := wire.Encode(&e)
+	h.mu.Lock()
+	h.journal = append(h.journal, p)
+	h.mu.Unlock()
 	h.c.Publish(topics.Journal(), 1, false, p).WaitTimeout(5 * time.Second)
 }
 

@@ -173,11 +173,15 @@ func (h *hqLink) dispatch(ctx context.Context) {
 }
 
 // periodic publishes occupancy (at most once a second, on change), health
-// (every minute) and prunes delivered events past retention (hourly).
+// (every minute), asks HQ for journal entries it may have missed while
+// connected (every ten minutes: a safety net, entries normally arrive live
+// and gaps are noticed at the next one) and prunes delivered events past
+// retention (hourly).
 func (h *hqLink) periodic(ctx context.Context) {
 	sec := time.NewTicker(time.Second)
 	defer sec.Stop()
 	var lastHealth, lastPrune time.Time
+	lastAsk := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -192,6 +196,12 @@ func (h *hqLink) periodic(ctx context.Context) {
 			if now.Sub(lastHealth) >= time.Minute {
 				lastHealth = now
 				h.publishHealth(ctx, now)
+			}
+			if now.Sub(lastAsk) >= 10*time.Minute {
+				lastAsk = now
+				if err := h.journal.Connected(ctx); err != nil {
+					h.log.Warn("ask for journal catch-up", "err", err)
+				}
 			}
 			if now.Sub(lastPrune) >= time.Hour {
 				lastPrune = now
