@@ -110,6 +110,19 @@ func (a *Applier) Connected(ctx context.Context) error {
 	return a.ask(ctx, true)
 }
 
+// Retry asks HQ again while entries are held waiting for a missing one,
+// at most once per AskEvery: call it periodically (every second), so a
+// gap is filled even if no later entry arrives to reveal it again.
+func (a *Applier) Retry(ctx context.Context) error {
+	a.mu.Lock()
+	waiting := len(a.pending) > 0
+	a.mu.Unlock()
+	if !waiting {
+		return nil
+	}
+	return a.ask(ctx, false)
+}
+
 // HandleEntry handles a message from the centre's journal topic.
 func (a *Applier) HandleEntry(ctx context.Context, payload []byte) error {
 	e, err := wire.DecodeJournalEntry(payload)

@@ -245,3 +245,27 @@ func TestReorderedEntries(t *testing.T) {
 		t.Errorf("catch-up requests = %v, want one", p.from)
 	}
 }
+
+// TestRetryWhileWaiting: a gap with no later entry to reveal it again is
+// asked for again once AskEvery has passed.
+func TestRetryWhileWaiting(t *testing.T) {
+	s := openStore(t)
+	p := &asks{}
+	a := journal.New(s, p, journal.Options{Topics: topics, HQKey: hqPub, AskEvery: 20 * time.Millisecond})
+	ctx := context.Background()
+	a.HandleEntry(ctx, entry(t, 2, wire.OpPlanPut, hqKey, "lhr-01", plan))
+	if err := a.Retry(ctx); err != nil || len(p.from) != 1 {
+		t.Fatalf("Retry right after an ask: %v, asks %v, want still one", err, p.from)
+	}
+	time.Sleep(30 * time.Millisecond)
+	a.Retry(ctx)
+	if len(p.from) != 2 || p.from[1] != 1 {
+		t.Errorf("asks = %v, want a second ask from 1", p.from)
+	}
+	a.HandleCatchUp(ctx, entry(t, 1, wire.OpPlanPut, hqKey, "lhr-01", plan))
+	time.Sleep(30 * time.Millisecond)
+	a.Retry(ctx)
+	if len(p.from) != 2 || rev(t, s) != 2 {
+		t.Errorf("after the gap filled: asks %v, revision %d; want no more asks, revision 2", p.from, rev(t, s))
+	}
+}

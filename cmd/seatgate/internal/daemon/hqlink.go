@@ -197,6 +197,9 @@ func (h *hqLink) periodic(ctx context.Context) {
 				lastHealth = now
 				h.publishHealth(ctx, now)
 			}
+			if err := h.journal.Retry(ctx); err != nil {
+				h.log.Warn("ask for missing journal entries", "err", err)
+			}
 			if now.Sub(lastAsk) >= 10*time.Minute {
 				lastAsk = now
 				if err := h.journal.Connected(ctx); err != nil {
