@@ -125,6 +125,15 @@ func ParseMembership(r io.Reader) (Membership, error) {
 	return parseMembership(r, MaxMembershipSize)
 }
 
+// ParseMembershipBytes is ParseMembership for a snapshot already in memory
+// (a joined set of chunks): it avoids copying a large snapshot again.
+func ParseMembershipBytes(data []byte) (Membership, error) {
+	if int64(len(data)) > MaxMembershipSize {
+		return Membership{}, merr("", "larger than %d bytes", int64(MaxMembershipSize))
+	}
+	return decodeMembership(data)
+}
+
 func parseMembership(r io.Reader, limit int64) (Membership, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
@@ -133,6 +142,10 @@ func parseMembership(r io.Reader, limit int64) (Membership, error) {
 	if int64(len(data)) > limit {
 		return Membership{}, merr("", "larger than %d bytes", limit)
 	}
+	return decodeMembership(data)
+}
+
+func decodeMembership(data []byte) (Membership, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var in snapshotJSON

@@ -13,6 +13,9 @@ import (
 	"github.com/pkfreelance/seatgate/access"
 )
 
+// initialMmap is the address space bbolt maps at open.
+const initialMmap = 256 << 20
+
 // DefaultTimeout is how long Open waits for another process to release the
 // database file when Options.Timeout is zero.
 const DefaultTimeout = 5 * time.Second
@@ -66,7 +69,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	// A large initial mapping keeps bbolt from remapping (and copying every
+	// node of a big transaction onto the heap) while a 100,000-member
+	// snapshot is written; it is address space, not memory.
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync, InitialMmapSize: initialMmap})
 	if errors.Is(err, bberrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: locked by another process after %v: %w", path, timeout, err)
 	}

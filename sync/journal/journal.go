@@ -15,7 +15,6 @@
 package journal
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -264,11 +263,13 @@ func (a *Applier) chunk(c wire.SnapshotChunk) error {
 	a.mu.Unlock()
 
 	data, err := wire.JoinSnapshot(parts)
+	parts = nil // a 100,000-member snapshot is tens of megabytes: keep one copy
 	if err != nil {
 		a.count(func(s *Stats) { s.Rejected++ })
 		return fmt.Errorf("snapshot revision %d: %w", c.Rev, err)
 	}
-	m, err := store.ParseMembership(bytes.NewReader(data))
+	m, err := store.ParseMembershipBytes(data)
+	data = nil
 	if err != nil {
 		a.count(func(s *Stats) { s.Rejected++ })
 		return fmt.Errorf("snapshot revision %d: %w", c.Rev, err)
