@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const (
 	waitAck   = 10 * time.Second       // for an acknowledgement that must come
 	quietTime = 300 * time.Millisecond // for one that must not
-	drainTime = 60 * time.Second       // for a gateway's whole outbox
+	drainTime = 120 * time.Second      // for a gateway's whole outbox
 )
 
 var t0 = ingesttest.At("2026-11-26 09:00:00")
@@ -70,10 +70,12 @@ func (h *hq) enrol(t *testing.T, centre, gw string) *gateway {
 	return g
 }
 
-// options are the ingest options of these tests: short waits, and the log
-// in the test output when SEATHQ_TEST_LOG is set.
+// options are the ingest options of these tests, and the log in the test
+// output when SEATHQ_TEST_LOG is set. GapWait is shorter than the default
+// (2 s), but long enough that on a loaded machine a batch does not give up
+// on a predecessor that another instance is still storing.
 func options(t *testing.T) ingest.Options {
-	o := ingest.Options{GapWait: 300 * time.Millisecond, BatchTimeout: 20 * time.Second, LogEvery: time.Second}
+	o := ingest.Options{GapWait: time.Second, BatchTimeout: 20 * time.Second, LogEvery: time.Second}
 	if os.Getenv("SEATHQ_TEST_LOG") != "" {
 		o.Logger = ingesttest.TestLogger(t)
 	}

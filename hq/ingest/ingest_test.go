@@ -77,7 +77,9 @@ func TestGapIsNotStored(t *testing.T) {
 	g2 := h.enrol(t, "lhr-01", "gw-2")
 	ingesttest.Sessions(g.log, 15, t0, time.Hour, time.Minute, "A1")
 	ingesttest.Sessions(g2.log, 5, t0, time.Hour, time.Minute, "B1")
-	in := h.start(t, options(t))
+	o := options(t)
+	o.GapWait = 300 * time.Millisecond
+	in := h.start(t, o)
 	acks := h.acks(t, g)
 
 	h.publish(t, g, g.batch(t, 1, 10))
@@ -85,7 +87,7 @@ func TestGapIsNotStored(t *testing.T) {
 	start := time.Now()
 	h.publish(t, g, g.batch(t, 21, 30))
 	expectAck(t, acks, g, 10)
-	t.Logf("gap acknowledged after %v (GapWait %v)", time.Since(start), options(t).GapWait)
+	t.Logf("gap acknowledged after %v (GapWait %v)", time.Since(start), o.GapWait)
 	h.checkStored(t, g, 10)
 	hd := h.head(t, g)
 	if len(hd.Anomalies) != 1 || hd.Anomalies[0].Kind != ingest.AnomalyGap || hd.Anomalies[0].Seq != 11 {

@@ -121,7 +121,7 @@ func (h *hq) startIngester(t *testing.T, o ingest.Options) *ingest.Ingester {
 	t.Helper()
 	nc, js := ingesttest.Connect(t, h.url)
 	if o.GapWait == 0 {
-		o.GapWait = 300 * time.Millisecond
+		o.GapWait = time.Second
 	}
 	o.Logger = testLogger(t)
 	in, err := ingest.New(js, nc, h.reg, h.hqKey, o)
