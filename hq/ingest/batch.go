@@ -75,7 +75,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte) {
 	r, err := in.process(ctx, t, &b)
 	if err != nil {
 		in.stats.add(func(s *Stats) { s.Errors++ })
-		in.lg.log(slog.LevelWarn, "error", "ingest: batch not stored, not acknowledged",
+		in.lg.Log(slog.LevelWarn, "error", "ingest: batch not stored, not acknowledged",
 			"gateway", who(t), "first", b.First, "last", b.Last, "err", err)
 		return
 	}
@@ -111,7 +111,7 @@ func (in *Ingester) reject(r Reason, who string, err error) {
 		}
 		s.Rejected[r]++
 	})
-	in.lg.log(slog.LevelWarn, "reject:"+string(r), "ingest: batch rejected", "reason", string(r), "gateway", who, "err", err)
+	in.lg.Log(slog.LevelWarn, "reject:"+string(r), "ingest: batch rejected", "reason", string(r), "gateway", who, "err", err)
 }
 
 // process looks at b against the head until it is stored, found a
@@ -126,7 +126,7 @@ func (in *Ingester) process(ctx context.Context, t wire.Topics, b *wire.EventBat
 		switch {
 		case err != nil:
 			lastErr = err
-			in.lg.log(slog.LevelWarn, "retry", "ingest: storing a batch failed, retrying",
+			in.lg.Log(slog.LevelWarn, "retry", "ingest: storing a batch failed, retrying",
 				"gateway", who(t), "first", b.First, "err", err)
 			wait, backoff = backoff, min(2*backoff, time.Second)
 		case r.v == vAgain:
@@ -275,7 +275,7 @@ func (in *Ingester) repair(ctx context.Context, t wire.Topics, h Head, rev uint6
 	cancel()
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		if h.Seq > 0 {
-			in.lg.log(slog.LevelError, "lost:"+who(t), "ingest: EVENTS has lost events HQ acknowledged",
+			in.lg.Log(slog.LevelError, "lost:"+who(t), "ingest: EVENTS has lost events HQ acknowledged",
 				"gateway", who(t), "head", h.Seq)
 		}
 		return fmt.Errorf("repair head of %s: EVENTS has none of its events, head at %d", who(t), h.Seq)
@@ -289,7 +289,7 @@ func (in *Ingester) repair(ctx context.Context, t wire.Topics, h Head, rev uint6
 	}
 	switch {
 	case seq < h.Seq:
-		in.lg.log(slog.LevelError, "lost:"+who(t), "ingest: EVENTS has lost events HQ acknowledged",
+		in.lg.Log(slog.LevelError, "lost:"+who(t), "ingest: EVENTS has lost events HQ acknowledged",
 			"gateway", who(t), "head", h.Seq, "stream_last", seq)
 		return fmt.Errorf("repair head of %s: EVENTS ends at event %d, head at %d", who(t), seq, h.Seq)
 	case seq == h.Seq && hash != h.Hash:
@@ -317,7 +317,7 @@ func (in *Ingester) repair(ctx context.Context, t wire.Topics, h Head, rev uint6
 	if err := in.saveHead(ctx, t, nh, rev); err != nil && !errors.Is(err, errConflict) {
 		return err
 	}
-	in.lg.log(slog.LevelInfo, "repair", "ingest: chain head caught up with EVENTS",
+	in.lg.Log(slog.LevelInfo, "repair", "ingest: chain head caught up with EVENTS",
 		"gateway", who(t), "from", h.Seq, "to", seq)
 	return nil
 }
@@ -332,7 +332,7 @@ func (in *Ingester) recordAnomaly(ctx context.Context, t wire.Topics, a Anomaly)
 	for range 20 {
 		h, rev, err := in.loadHead(ctx, t)
 		if err != nil {
-			in.lg.log(slog.LevelWarn, "anomaly-error", "ingest: cannot record anomaly", "gateway", who(t), "err", err)
+			in.lg.Log(slog.LevelWarn, "anomaly-error", "ingest: cannot record anomaly", "gateway", who(t), "err", err)
 			return
 		}
 		nh, isNew := h.withAnomaly(a)
@@ -344,10 +344,10 @@ func (in *Ingester) recordAnomaly(ctx context.Context, t wire.Topics, a Anomaly)
 			continue
 		}
 		if err != nil {
-			in.lg.log(slog.LevelWarn, "anomaly-error", "ingest: cannot record anomaly", "gateway", who(t), "err", err)
+			in.lg.Log(slog.LevelWarn, "anomaly-error", "ingest: cannot record anomaly", "gateway", who(t), "err", err)
 			return
 		}
-		in.lg.log(level, "anomaly:"+string(a.Kind)+":"+who(t), "ingest: chain anomaly",
+		in.lg.Log(level, "anomaly:"+string(a.Kind)+":"+who(t), "ingest: chain anomaly",
 			"gateway", who(t), "kind", string(a.Kind), "seq", a.Seq, "detail", a.Detail)
 		return
 	}
@@ -369,7 +369,7 @@ func (in *Ingester) ack(t wire.Topics, boot, upto uint64) {
 	}
 	if err != nil {
 		in.stats.add(func(s *Stats) { s.AckErrors++ })
-		in.lg.log(slog.LevelWarn, "ack", "ingest: cannot acknowledge", "gateway", who(t), "err", err)
+		in.lg.Log(slog.LevelWarn, "ack", "ingest: cannot acknowledge", "gateway", who(t), "err", err)
 		return
 	}
 	in.stats.add(func(s *Stats) { s.Acks++ })

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/pkfreelance/seatgate/hq/internal/ratelog"
 	"hash/fnv"
 	"log/slog"
 	"sync"
@@ -110,7 +111,7 @@ type Ingester struct {
 	reg   Registry
 	hqKey ed25519.PrivateKey
 	o     Options
-	lg    *limitedLog
+	lg    *ratelog.Log
 
 	stats     counters
 	ready     chan struct{} // closed once Run has subscribed
@@ -137,7 +138,7 @@ func New(js jetstream.JetStream, nc *nats.Conn, reg Registry, hqKey ed25519.Priv
 	case len(hqKey) != ed25519.PrivateKeySize:
 		return nil, errors.New("ingest: need the HQ signing key")
 	}
-	return &Ingester{js: js, nc: nc, reg: reg, hqKey: hqKey, o: o, lg: newLimitedLog(o.Logger, o.LogEvery),
+	return &Ingester{js: js, nc: nc, reg: reg, hqKey: hqKey, o: o, lg: ratelog.New(o.Logger, o.LogEvery),
 		ready: make(chan struct{})}, nil
 }
 
@@ -222,7 +223,7 @@ func (in *Ingester) provision(ctx context.Context) error {
 		if ctx.Err() != nil || time.Since(start) > in.o.StartTimeout {
 			return fmt.Errorf("ingest: %w", err)
 		}
-		in.lg.log(slog.LevelWarn, "provision", "ingest: provisioning JetStream, retrying", "err", err)
+		in.lg.Log(slog.LevelWarn, "provision", "ingest: provisioning JetStream, retrying", "err", err)
 		if sleep(ctx, delay) != nil {
 			return ctx.Err()
 		}

@@ -58,7 +58,7 @@ func (l *Ledger) Run(ctx context.Context) error {
 			delay = 100 * time.Millisecond
 			continue
 		}
-		l.lg.log(slog.LevelWarn, "consume", "ledger: fetching from EVENTS failed, trying again", "err", err)
+		l.lg.Log(slog.LevelWarn, "consume", "ledger: fetching from EVENTS failed, trying again", "err", err)
 		if sleep(ctx, delay) != nil {
 			return ctx.Err()
 		}
@@ -117,7 +117,7 @@ func (l *Ledger) flush(ctx context.Context, kv jetstream.KeyValue, held []jetstr
 		l.days.forget()
 		l.cursors.forget()
 		l.count(func(s *Stats) { s.Errors++ })
-		l.lg.log(slog.LevelWarn, "flush", "ledger: writing back failed; the events come again", "events", len(held), "err", err)
+		l.lg.Log(slog.LevelWarn, "flush", "ledger: writing back failed; the events come again", "events", len(held), "err", err)
 		for _, m := range held {
 			_ = m.NakWithDelay(l.o.RetryDelay)
 		}
@@ -152,7 +152,7 @@ func (l *Ledger) handle(ctx context.Context, kv jetstream.KeyValue, m jetstream.
 	}
 	if err != nil {
 		l.count(func(s *Stats) { s.Rejected++ })
-		l.lg.log(slog.LevelError, "undecodable", "ledger: event not counted", "subject", m.Subject(), "err", err)
+		l.lg.Log(slog.LevelError, "undecodable", "ledger: event not counted", "subject", m.Subject(), "err", err)
 		_ = m.Term()
 		return false
 	}
@@ -160,7 +160,7 @@ func (l *Ledger) handle(ctx context.Context, kv jetstream.KeyValue, m jetstream.
 	switch {
 	case err != nil:
 		l.count(func(s *Stats) { s.Errors++ })
-		l.lg.log(slog.LevelWarn, "error", "ledger: folding failed, will retry", "gateway", c+"/"+g, "seq", e.Seq, "err", err)
+		l.lg.Log(slog.LevelWarn, "error", "ledger: folding failed, will retry", "gateway", c+"/"+g, "seq", e.Seq, "err", err)
 		_ = m.NakWithDelay(l.o.RetryDelay)
 	case out == oFolded:
 		l.count(func(s *Stats) { s.Folded++ })
@@ -177,7 +177,7 @@ func (l *Ledger) handle(ctx context.Context, kv jetstream.KeyValue, m jetstream.
 		_ = m.NakWithDelay(l.o.WaitDelay)
 	case out == oBroken:
 		l.count(func(s *Stats) { s.Rejected++ })
-		l.lg.log(slog.LevelError, "broken:"+c+"/"+g, "ledger: event does not chain, not counted",
+		l.lg.Log(slog.LevelError, "broken:"+c+"/"+g, "ledger: event does not chain, not counted",
 			"gateway", c+"/"+g, "seq", e.Seq)
 		_ = m.Term()
 	}

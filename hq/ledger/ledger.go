@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pkfreelance/seatgate/hq/internal/ratelog"
 	"log/slog"
 	"sync"
 	"time"
@@ -113,7 +114,7 @@ type Stats struct {
 type Ledger struct {
 	js jetstream.JetStream
 	o  Options
-	lg *limitedLog
+	lg *ratelog.Log
 
 	mu    sync.Mutex
 	stats Stats
@@ -133,7 +134,7 @@ func New(js jetstream.JetStream, opts Options) (*Ledger, error) {
 	if js == nil {
 		return nil, errors.New("ledger: need a JetStream context")
 	}
-	return &Ledger{js: js, o: o, lg: newLimitedLog(o.Logger, o.LogEvery)}, nil
+	return &Ledger{js: js, o: o, lg: ratelog.New(o.Logger, o.LogEvery)}, nil
 }
 
 // Stats returns the counters so far.
@@ -159,7 +160,7 @@ func (l *Ledger) unpin() {
 		err = s.UnpinConsumer(ctx, l.o.Durable, priorityGroup)
 	}
 	if err != nil {
-		l.lg.log(slog.LevelInfo, "unpin", "ledger: could not hand over on stopping", "err", err)
+		l.lg.Log(slog.LevelInfo, "unpin", "ledger: could not hand over on stopping", "err", err)
 	}
 }
 
@@ -189,7 +190,7 @@ func (l *Ledger) setup(ctx context.Context) (jetstream.KeyValue, jetstream.Consu
 		if time.Since(start) > l.o.StartTimeout {
 			return nil, nil, fmt.Errorf("ledger: %w", err)
 		}
-		l.lg.log(slog.LevelInfo, "setup", "ledger: waiting for JetStream", "err", err)
+		l.lg.Log(slog.LevelInfo, "setup", "ledger: waiting for JetStream", "err", err)
 		if sleep(ctx, delay) != nil {
 			return nil, nil, ctx.Err()
 		}
