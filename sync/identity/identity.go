@@ -8,14 +8,14 @@ package identity
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/pkfreelance/seatgate/sync/wire"
 )
 
 // KeyFile is the device key's file name in the data directory.
@@ -38,11 +38,8 @@ func (k Key) Public() ed25519.PublicKey { return k.Private.Public().(ed25519.Pub
 // ID names the key: the first 8 bytes of SHA-256 of the public key, hex.
 func (k Key) ID() string { return KeyID(k.Public()) }
 
-// KeyID names a public key the way Key.ID does.
-func KeyID(pub ed25519.PublicKey) string {
-	h := sha256.Sum256(pub)
-	return hex.EncodeToString(h[:8])
-}
+// KeyID names a public key the way Key.ID does (wire.KeyID).
+func KeyID(pub ed25519.PublicKey) string { return wire.KeyID(pub) }
 
 // LoadOrCreate reads the device key from dir, creating it (mode 0600,
 // written to a temporary name, fsynced and renamed) if there is none. A key

@@ -1,8 +1,6 @@
 package wire
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -47,16 +45,7 @@ func EventHash(prev string, e store.Event) (string, error) {
 	if err := hash("Event", "prev hash", prev); err != nil {
 		return "", err
 	}
-	raw, _ := hex.DecodeString(prev) // checked above
-	e.Hash = ""
-	b, err := Canonical(e)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	h.Write(raw)
-	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return store.ChainHash(prev, e) // the one definition, used by the gateway's store too
 }
 
 // VerifyChain checks that events continue the chain whose last hash is

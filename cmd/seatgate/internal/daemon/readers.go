@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"github.com/pkfreelance/seatgate/device/desk"
@@ -103,5 +102,3 @@ func spiBus(port string) string {
 	}
 	return port
 }
-
-var _ gpio.PinOut = (*gpiotest.Pin)(nil)
