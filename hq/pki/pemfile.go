@@ -143,3 +143,32 @@ func ReadKeyFile(path string) (crypto.Signer, error) {
 	}
 	return key, nil
 }
+
+// EncodePublicKeyPEM returns pub as a PKIX PEM "PUBLIC KEY" block.
+func EncodePublicKeyPEM(pub crypto.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("encode public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// ParsePublicKeyPEM parses the first PKIX "PUBLIC KEY" block in data (the
+// form 'openssl pkey -pubout' writes).
+func ParsePublicKeyPEM(data []byte) (crypto.PublicKey, error) {
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return nil, errors.New("parse public key: no PUBLIC KEY PEM block")
+		}
+		if b.Type != "PUBLIC KEY" {
+			continue
+		}
+		pub, err := x509.ParsePKIXPublicKey(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse public key: %w", err)
+		}
+		return pub, nil
+	}
+}
