@@ -12,11 +12,16 @@ import (
 // then the store's invariants: the schema version, both indexes against
 // what they index, every card's member and every member's plan, an
 // event log numbered from the first unpruned event to LastSeq without a
-// gap, its hash chain, and the outbox watermarks. It returns nil, or an
-// error listing every problem found.
+// gap, its hash chain, the outbox watermarks, and no staged membership
+// left over when no replacement is running. It returns nil, or an error
+// listing every problem found.
 func (s *Store) Check() error {
 	var problems []error
 	report := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	idle := s.replacing.TryLock() // else a replacement is running, and staging is its work
+	if idle {
+		defer s.replacing.Unlock()
+	}
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		for err := range tx.Check() {
 			problems = append(problems, fmt.Errorf("bbolt: %w", err))
@@ -24,6 +29,9 @@ func (s *Store) Check() error {
 		meta := tx.Bucket(bucketMeta)
 		if v, _ := getU64(meta, keySchema); v != SchemaVersion {
 			report("schema version %d, want %d", v, SchemaVersion)
+		}
+		if idle && tx.Bucket(bucketStaging) != nil {
+			report("a staged membership (bucket %s) is left over", bucketStaging)
 		}
 		st := &txState{tx: tx}
 

@@ -49,19 +49,47 @@
 //	seats_by_reader     reader      → seat id    (v2)
 //	sessions_by_member  member id   → seat id    (v2)
 //
+// and, only while they are in use, two transient buckets that no schema
+// version counts (an older build ignores them; Open drops them):
+//
+//	membership_staging  members, cards, plans: a membership being written (ReplaceMembership)
+//	snapshot_parts      snapshot → the snapshot's name; part index (uint64 BE) → bytes
+//
 // Open migrates an older file in the same transaction that opens it, along
 // a table of steps (v1 → v2 built the two indexes, v2 → v3 hash-chained the
 // log), and refuses a newer one with ErrSchemaTooNew, leaving it untouched.
 // Store.Check runs bbolt's consistency check and verifies the indexes, the
 // event numbering, the hash chain and the outbox watermarks.
 //
+// # Replacing the membership
+//
+// ReplaceMembership (a Membership in memory) and ReplaceMembershipFrom (a
+// snapshot read as a stream) write the new membership into
+// membership_staging in write transactions of a bounded number of records,
+// so that the snapshot is never in memory whole and bbolt holds the dirty
+// pages of one such transaction at a time, and taps are decided on the old
+// membership meanwhile, waiting at most one such transaction for the write
+// lock. One
+// last small transaction drops members, cards and plans and moves the
+// staged buckets into their place (bbolt moves a bucket by reference, it
+// does not copy it), with the membership info. A reader sees the old
+// membership or the new one, never a mixture; a power cut leaves the old
+// one, or the new one once that transaction has committed, and the staging
+// that a cut leaves is dropped at Open. An invalid snapshot changes
+// nothing. The chunks of a snapshot HQ sends wait in snapshot_parts
+// (PutSnapshotParts) until the last has come, rather than in memory.
+//
 // # Membership snapshot
 //
 // The membership snapshot is the JSON form of Membership: what HQ sends
 // when a gateway is far behind, and what `seatgate members import FILE`
-// loads. ParseMembership reads it strictly: an unknown field, a value of
-// the wrong form, trailing data or more than MaxMembershipSize bytes is an
-// error naming the member and field.
+// loads. ParseMembership and ReplaceMembershipFrom read it strictly, as a
+// stream of tokens, one plan or member at a time: an unknown field, a
+// top-level field given twice, a value of the wrong form, trailing data
+// or more than MaxMembershipSize bytes is an error naming the member and
+// field, with the line (ParseMembership) or byte offset
+// (ReplaceMembershipFrom). Field names are matched as encoding/json
+// matches them, regardless of case.
 //
 //	{
 //	  "centre": "lhr-01",                      // centre id, required

@@ -116,17 +116,18 @@ type cardJSON struct {
 var dayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 // ParseMembership reads a membership snapshot strictly: at most
-// MaxMembershipSize bytes, one JSON object with no unknown field and
-// nothing after it, every value well formed (dates YYYY-MM-DD, times HH:MM,
-// day names mon..sun, card UIDs of 4, 7 or 10 bytes of hex, which it
-// canonicalises), and the whole valid (see Membership.Validate). Errors are
-// *MembershipError naming the member and field.
+// MaxMembershipSize bytes, one JSON object with no unknown or repeated
+// field and nothing after it, every value well formed (dates YYYY-MM-DD,
+// times HH:MM, day names mon..sun, card UIDs of 4, 7 or 10 bytes of hex,
+// which it canonicalises), and the whole valid (see Membership.Validate).
+// Errors are *MembershipError naming the member and field, and the line.
+// It holds the whole snapshot in memory: ReplaceMembershipFrom applies one
+// as a stream.
 func ParseMembership(r io.Reader) (Membership, error) {
 	return parseMembership(r, MaxMembershipSize)
 }
 
-// ParseMembershipBytes is ParseMembership for a snapshot already in memory
-// (a joined set of chunks): it avoids copying a large snapshot again.
+// ParseMembershipBytes is ParseMembership for a snapshot already in memory.
 func ParseMembershipBytes(data []byte) (Membership, error) {
 	if int64(len(data)) > MaxMembershipSize {
 		return Membership{}, merr("", "larger than %d bytes", int64(MaxMembershipSize))
@@ -146,119 +147,15 @@ func parseMembership(r io.Reader, limit int64) (Membership, error) {
 }
 
 func decodeMembership(data []byte) (Membership, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var in snapshotJSON
-	if err := dec.Decode(&in); err != nil {
-		return Membership{}, merr("", "%s", jsonError(data, dec, err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Membership{}, merr("", "data after the snapshot object at byte %d", dec.InputOffset())
-	}
-	m, err := in.membership()
+	b := &membershipBuilder{owner: make(map[string]string)}
+	h, err := decodeSnapshot(bytes.NewReader(data), int64(len(data)), data, b)
 	if err != nil {
 		return Membership{}, err
 	}
+	m := b.m
+	m.Centre, m.Revision, m.GeneratedAt = h.Centre, h.Revision, h.GeneratedAt
 	if err := m.Validate(); err != nil {
 		return Membership{}, err
-	}
-	return m, nil
-}
-
-// jsonError describes a decoding error with the line it happened on.
-func jsonError(data []byte, dec *json.Decoder, err error) string {
-	off := dec.InputOffset()
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		off = syn.Offset
-	case errors.As(err, &typ):
-		off = typ.Offset
-		if typ.Field != "" {
-			return fmt.Sprintf("line %d: %s: want %s, got %s", lineOf(data, off), typ.Field, typ.Type, typ.Value)
-		}
-	case errors.Is(err, io.EOF):
-		return "empty"
-	}
-	return fmt.Sprintf("line %d: %v", lineOf(data, off), err)
-}
-
-func lineOf(data []byte, off int64) int {
-	off = min(max(off, 0), int64(len(data)))
-	return 1 + bytes.Count(data[:off], []byte("\n"))
-}
-
-func memberPath(i int, id string) string { return fmt.Sprintf("members[%d] (id %q)", i, id) }
-func planPath(i int, id string) string   { return fmt.Sprintf("plans[%d] (id %q)", i, id) }
-
-// membership converts the JSON form, checking the form of every value and
-// that no card UID is given twice.
-func (in snapshotJSON) membership() (Membership, error) {
-	m := Membership{Centre: in.Centre, Revision: in.Revision}
-	if in.GeneratedAt == "" {
-		return Membership{}, merr("generated_at", "missing")
-	}
-	t, err := time.Parse(time.RFC3339Nano, in.GeneratedAt)
-	if err != nil {
-		return Membership{}, merr("generated_at", "%q is not an RFC 3339 time", in.GeneratedAt)
-	}
-	m.GeneratedAt = t
-	for i, p := range in.Plans {
-		path := planPath(i, p.ID)
-		plan := access.Plan{ID: p.ID, Name: p.Name, GraceDays: p.GraceDays, PricePKR: p.PricePKR}
-		for j, d := range p.Days {
-			wd := slices.Index(dayNames[:], d)
-			if wd < 0 {
-				return Membership{}, merr(fmt.Sprintf("%s.days[%d]", path, j), "%q: want one of mon tue wed thu fri sat sun", d)
-			}
-			plan.Days = append(plan.Days, time.Weekday(wd))
-		}
-		for j, w := range p.Windows {
-			start, err := access.ParseTimeOfDay(w.Start)
-			if err != nil {
-				return Membership{}, merr(fmt.Sprintf("%s.windows[%d].start", path, j), "%v", err)
-			}
-			end, err := access.ParseTimeOfDay(w.End)
-			if err != nil {
-				return Membership{}, merr(fmt.Sprintf("%s.windows[%d].end", path, j), "%v", err)
-			}
-			plan.Windows = append(plan.Windows, access.Window{Start: start, End: end})
-		}
-		m.Plans = append(m.Plans, plan)
-	}
-	owner := make(map[string]string)
-	for i, mj := range in.Members {
-		path := memberPath(i, mj.ID)
-		mem := access.Member{
-			ID: mj.ID, Name: mj.Name, Status: access.MemberStatus(mj.Status), PlanID: mj.Plan,
-			Seats: access.SeatRule{Kind: mj.Seats.Kind, Seat: mj.Seats.Seat},
-		}
-		if len(mj.Seats.Zones) > 0 {
-			mem.Seats.Zones = mj.Seats.Zones
-		}
-		if mem.ValidFrom, err = access.ParseDate(mj.ValidFrom); err != nil {
-			return Membership{}, merr(path+".valid_from", "%v", err)
-		}
-		if mem.ValidUntil, err = access.ParseDate(mj.ValidUntil); err != nil {
-			return Membership{}, merr(path+".valid_until", "%v", err)
-		}
-		for j, c := range mj.Cards {
-			cpath := fmt.Sprintf("%s.cards[%d].uid", path, j)
-			uid, err := access.CanonicalUID(c.UID)
-			if err != nil {
-				return Membership{}, merr(cpath, "%v", err)
-			}
-			if other, dup := owner[uid]; dup {
-				if other == mj.ID {
-					return Membership{}, merr(cpath, "%s listed twice", uid)
-				}
-				return Membership{}, merr(cpath, "%s already belongs to member %q", uid, other)
-			}
-			owner[uid] = mj.ID
-			m.Cards = append(m.Cards, access.Card{UID: uid, MemberID: mj.ID, Revoked: c.Revoked})
-		}
-		m.Members = append(m.Members, mem)
 	}
 	return m, nil
 }
@@ -308,14 +205,8 @@ func (m Membership) MarshalJSON() ([]byte, error) {
 // canonical, unique and owned by a known member. Errors are
 // *MembershipError.
 func (m Membership) Validate() error {
-	if err := checkID(m.Centre); err != nil {
-		return merr("centre", "%v", err)
-	}
-	if m.Revision < 0 {
-		return merr("revision", "%d is negative", m.Revision)
-	}
-	if m.GeneratedAt.IsZero() {
-		return merr("generated_at", "missing")
+	if err := checkHeader(m.Centre, m.Revision, m.GeneratedAt); err != nil {
+		return err
 	}
 	plans := make(map[string]bool, len(m.Plans))
 	for i, p := range m.Plans {
@@ -356,6 +247,20 @@ func (m Membership) Validate() error {
 			return merr(path, "already belongs to member %q", other)
 		}
 		owner[uid] = c.MemberID
+	}
+	return nil
+}
+
+// checkHeader checks a membership's centre, revision and time.
+func checkHeader(centre string, revision int64, generatedAt time.Time) error {
+	if err := checkID(centre); err != nil {
+		return merr("centre", "%v", err)
+	}
+	if revision < 0 {
+		return merr("revision", "%d is negative", revision)
+	}
+	if generatedAt.IsZero() {
+		return merr("generated_at", "missing")
 	}
 	return nil
 }
@@ -486,51 +391,6 @@ type MembershipInfo struct {
 	Members     int       `json:"members"`
 	Cards       int       `json:"cards"`
 	Plans       int       `json:"plans"`
-}
-
-// ReplaceMembership validates m and replaces members, cards and plans with
-// it in one transaction. Open sessions are kept: a member still in m stays
-// seated under the new terms (which apply from the next tap or auto
-// check-out); the session of a member no longer in m is ended by the next
-// auto check-out, reason member_removed. It does not compare revisions: the
-// caller (the membership journal, or an operator's import) decides which
-// revision applies.
-func (s *Store) ReplaceMembership(m Membership) error {
-	if err := m.Validate(); err != nil {
-		return fmt.Errorf("replace membership: %w", err)
-	}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
-		if err := recreate(tx, bucketMembers, bucketCards, bucketPlans); err != nil {
-			return err
-		}
-		st := &txState{tx: tx}
-		for _, p := range m.Plans {
-			if err := st.put(bucketPlans, p.ID, toPlanRecord(p)); err != nil {
-				return err
-			}
-		}
-		for _, mem := range m.Members {
-			if err := st.put(bucketMembers, mem.ID, toMemberRecord(mem)); err != nil {
-				return err
-			}
-		}
-		for _, c := range m.Cards {
-			if err := st.put(bucketCards, c.UID, cardRecord{Member: c.MemberID, Revoked: c.Revoked}); err != nil {
-				return err
-			}
-		}
-		info := membershipMeta{Centre: m.Centre, Revision: m.Revision, GeneratedAt: m.GeneratedAt,
-			Members: len(m.Members), Cards: len(m.Cards), Plans: len(m.Plans)}
-		b, err := encode(info)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketMeta).Put(keyMembership, b)
-	})
-	if err != nil {
-		return fmt.Errorf("replace membership (centre %s, revision %d): %w", m.Centre, m.Revision, err)
-	}
-	return nil
 }
 
 // MembershipInfo returns the centre, revision and counts of the membership

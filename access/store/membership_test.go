@@ -70,13 +70,25 @@ func card(doc map[string]any, i, j int) map[string]any {
 	return member(doc, i)["cards"].([]any)[j].(map[string]any)
 }
 
-func TestParseMembershipErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		edit func(doc map[string]any)
-		raw  string // instead of edit
-		want string
-	}{
+// membershipErrorCase is a snapshot that breaks one rule, and the error
+// it must get.
+type membershipErrorCase struct {
+	name string
+	edit func(doc map[string]any)
+	raw  string // instead of edit
+	want string
+}
+
+func (tt membershipErrorCase) input(t *testing.T) string {
+	if tt.edit != nil {
+		return edited(t, tt.edit)
+	}
+	return tt.raw
+}
+
+// membershipErrorCases breaks each rule of the snapshot in turn.
+func membershipErrorCases() []membershipErrorCase {
+	return []membershipErrorCase{
 		{name: "unknown top-level field", edit: func(d map[string]any) { d["owner"] = "x" }, want: `unknown field "owner"`},
 		{name: "unknown member field", edit: func(d map[string]any) { member(d, 0)["email"] = "a@b" }, want: `unknown field "email"`},
 		{name: "unknown plan reference", edit: func(d map[string]any) { member(d, 1)["plan"] = "gold" },
@@ -136,14 +148,24 @@ func TestParseMembershipErrors(t *testing.T) {
 		{name: "broken JSON", raw: "{\n\"centre\": \"lhr-01\",\n\"revision\": 12,,\n}", want: `line 3: invalid character ','`},
 		{name: "empty", raw: "", want: `membership: empty`},
 		{name: "not an object", raw: `[]`, want: `cannot unmarshal array`},
+		{name: "field given twice", raw: `{"centre":"lhr-01","centre":"khi-02"}`, want: `field "centre" given twice`},
+		{name: "field given twice, in another case", raw: `{"centre":"lhr-01","Centre":"khi-02"}`, want: `field "centre" given twice`},
+		{name: "members not an array", edit: func(d map[string]any) { d["members"] = map[string]any{} },
+			want: `members: line 4: want an array, got object`},
+		{name: "member not an object", edit: func(d map[string]any) { d["members"].([]any)[2] = "m-003" },
+			want: `members[2]: line 46: want an object, got string`},
+		{name: "member field of the wrong type", edit: func(d map[string]any) { member(d, 3)["status"] = 1 },
+			want: `members[3]: line 77: status: want string, got number`},
+		{name: "broken member", raw: strings.Replace(snapshotJSON, `"name": "Sana Mir",`, `"name": "Sana Mir",,`, 1),
+			want: `members[2]: line 19: invalid character ','`},
+		{name: "cut short", raw: snapshotJSON[:len(snapshotJSON)/2], want: `unexpected end of the snapshot`},
 	}
-	for _, tt := range tests {
+}
+
+func TestParseMembershipErrors(t *testing.T) {
+	for _, tt := range membershipErrorCases() {
 		t.Run(tt.name, func(t *testing.T) {
-			in := tt.raw
-			if tt.edit != nil {
-				in = edited(t, tt.edit)
-			}
-			_, err := store.ParseMembership(strings.NewReader(in))
+			_, err := store.ParseMembership(strings.NewReader(tt.input(t)))
 			if err == nil {
 				t.Fatalf("got no error, want one containing %q", tt.want)
 			}

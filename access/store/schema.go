@@ -26,6 +26,13 @@ var (
 	bucketEvents        = []byte("events")
 	bucketReaders       = []byte("seats_by_reader")    // since v2
 	bucketMemberSession = []byte("sessions_by_member") // since v2
+	// Transient buckets, dropped by Open (what a crash left behind), so
+	// no schema version counts them: bucketStaging holds a membership
+	// being written, in buckets named as the ones it replaces, while
+	// ReplaceMembership runs; bucketParts the parts of a snapshot being
+	// received (PutSnapshotParts).
+	bucketStaging = []byte("membership_staging")
+	bucketParts   = []byte("snapshot_parts")
 )
 
 // Keys of the meta bucket.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 	_ "time/tzdata" // Asia/Karachi on a Pi without a zoneinfo database
 
@@ -45,6 +46,10 @@ type Store struct {
 	db     *bbolt.DB
 	policy access.Policy
 	loc    *time.Location
+
+	// replacing admits one membership replacement at a time: they share
+	// the staging bucket.
+	replacing sync.Mutex
 }
 
 // Open opens or creates the store at path, creating its buckets, running
@@ -81,6 +86,14 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		if err := migrate(tx); err != nil {
+			return err
+		}
+		// What a crash cut off: a membership replacement, a snapshot
+		// being received.
+		if err := dropStaging(tx); err != nil {
+			return err
+		}
+		if err := dropParts(tx); err != nil {
 			return err
 		}
 		meta := tx.Bucket(bucketMeta)

@@ -19,6 +19,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -30,8 +31,15 @@ import (
 // Store is what the applier needs from the gateway's store.
 type Store interface {
 	ApplyChange(c store.Change) error
-	ReplaceMembership(m store.Membership) error
 	MembershipInfo() (store.MembershipInfo, error)
+	// ReplaceMembershipFrom applies a snapshot as it reads it, calling
+	// accept in the transaction that would put it in force.
+	ReplaceMembershipFrom(r io.Reader, accept func(next, current store.MembershipInfo) error) (store.MembershipInfo, error)
+	// The chunks of a snapshot wait in the store, not in memory, until
+	// the last one has come.
+	PutSnapshotParts(snapshot string, parts map[int][]byte) error
+	SnapshotParts(snapshot string, count int) io.Reader
+	DropSnapshotParts() error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -77,9 +85,14 @@ type Applier struct {
 	mu      sync.Mutex
 	stats   Stats
 	lastAsk time.Time
-	chunks  map[int]wire.SnapshotChunk  // the snapshot being assembled
-	snapKey string                      // its rev and hash
 	pending map[int64]wire.JournalEntry // verified entries that arrived before their predecessors
+
+	// snapMu serialises snapshot chunks, which may take a while: the
+	// last one applies the snapshot.
+	snapMu  sync.Mutex
+	snapKey string         // the snapshot being collected: its rev, hash and count
+	have    map[int]bool   // the indexes of its chunks received
+	held    map[int][]byte // those not yet kept in the store
 }
 
 // maxPending bounds the entries held while waiting for a missing one.
@@ -232,64 +245,5 @@ func (a *Applier) ask(ctx context.Context, force bool) error {
 	if err := a.pub.Publish(ctx, a.o.Topics.JournalWant(), 1, false, b); err != nil {
 		return fmt.Errorf("ask for journal from %d: %w", w.From, err)
 	}
-	return nil
-}
-
-// chunk collects snapshot chunks and applies the snapshot when it is whole.
-func (a *Applier) chunk(c wire.SnapshotChunk) error {
-	if err := wire.Verify(a.o.HQKey, &c); err != nil {
-		a.count(func(s *Stats) { s.Rejected++ })
-		return fmt.Errorf("snapshot chunk %d: %w", c.Index, err)
-	}
-	if c.Centre != a.o.Topics.Centre {
-		a.count(func(s *Stats) { s.Rejected++ })
-		return fmt.Errorf("%w: %s", ErrWrongCentre, c.Centre)
-	}
-	a.mu.Lock()
-	key := fmt.Sprintf("%d/%s/%d", c.Rev, c.SHA256, c.Count)
-	if key != a.snapKey {
-		a.chunks, a.snapKey = map[int]wire.SnapshotChunk{}, key // a newer snapshot replaces a partial one
-	}
-	a.chunks[c.Index] = c
-	if len(a.chunks) < c.Count {
-		a.mu.Unlock()
-		return nil
-	}
-	parts := make([]wire.SnapshotChunk, c.Count)
-	for i := range parts {
-		parts[i] = a.chunks[i]
-	}
-	a.chunks, a.snapKey = nil, ""
-	a.mu.Unlock()
-
-	data, err := wire.JoinSnapshot(parts)
-	parts = nil // a 100,000-member snapshot is tens of megabytes: keep one copy
-	if err != nil {
-		a.count(func(s *Stats) { s.Rejected++ })
-		return fmt.Errorf("snapshot revision %d: %w", c.Rev, err)
-	}
-	m, err := store.ParseMembershipBytes(data)
-	data = nil
-	if err != nil {
-		a.count(func(s *Stats) { s.Rejected++ })
-		return fmt.Errorf("snapshot revision %d: %w", c.Rev, err)
-	}
-	if m.Centre != a.o.Topics.Centre || m.Revision != c.Rev {
-		a.count(func(s *Stats) { s.Rejected++ })
-		return fmt.Errorf("snapshot says centre %s revision %d, chunks say %s %d", m.Centre, m.Revision, c.Centre, c.Rev)
-	}
-	info, err := a.st.MembershipInfo()
-	if err != nil {
-		return err
-	}
-	if m.Revision <= info.Revision {
-		a.count(func(s *Stats) { s.Stale++ })
-		return nil // an old snapshot never rolls the gateway back
-	}
-	if err := a.st.ReplaceMembership(m); err != nil {
-		return err
-	}
-	a.count(func(s *Stats) { s.Snapshot++ })
-	a.log.Info("membership snapshot applied", "revision", m.Revision, "members", len(m.Members))
 	return nil
 }

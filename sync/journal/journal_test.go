@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -213,6 +215,146 @@ func TestSnapshotCatchUp(t *testing.T) {
 	}
 	if rev(t, s) != 500 {
 		t.Errorf("revision after an old snapshot = %d, want 500", rev(t, s))
+	}
+}
+
+// TestSnapshotManyChunks: a snapshot of more chunks than are held in
+// memory at once, arriving shuffled and some twice, is applied whole.
+func TestSnapshotManyChunks(t *testing.T) {
+	s := openStore(t)
+	a := journal.New(s, &asks{}, journal.Options{Topics: topics, HQKey: hqPub})
+	ctx := context.Background()
+	cs := chunks(t, snapshot(t, 700, 16000), 700, hqKey)
+	if len(cs) <= 16 {
+		t.Fatalf("snapshot in %d chunks; want more than 16", len(cs))
+	}
+	order := rand.New(rand.NewPCG(1, 2)).Perm(len(cs))
+	order = append(order[:len(order)-1], order[3], order[10], order[len(order)-1]) // two again before the last
+	for _, i := range order {
+		if err := a.HandleCatchUp(ctx, cs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if info, _ := s.MembershipInfo(); info.Revision != 700 || info.Members != 16000 {
+		t.Errorf("after the snapshot: %+v, want revision 700 with 16000 members", info)
+	}
+}
+
+// partsFailing is the store with a disk that fails to keep snapshot parts
+// once.
+type partsFailing struct {
+	*store.Store
+	fail bool
+}
+
+func (s *partsFailing) PutSnapshotParts(snapshot string, parts map[int][]byte) error {
+	if s.fail {
+		s.fail = false
+		return errors.New("disk full")
+	}
+	return s.Store.PutSnapshotParts(snapshot, parts)
+}
+
+// TestSnapshotChunksNotKept: chunks the store failed to keep are taken
+// again when HQ sends them again.
+func TestSnapshotChunksNotKept(t *testing.T) {
+	st := &partsFailing{Store: openStore(t), fail: true}
+	a := journal.New(st, &asks{}, journal.Options{Topics: topics, HQKey: hqPub})
+	ctx := context.Background()
+	cs := chunks(t, snapshot(t, 500, 3000), 500, hqKey)
+	var err error
+	for _, c := range cs {
+		err = a.HandleCatchUp(ctx, c)
+	}
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("last chunk: got %v, want the store's error", err)
+	}
+	if rev(t, st.Store) != 0 {
+		t.Fatal("applied without its chunks")
+	}
+	for _, c := range cs {
+		if err := a.HandleCatchUp(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if info, _ := st.MembershipInfo(); info.Revision != 500 || info.Members != 3000 {
+		t.Errorf("after HQ sent it again: %+v, want revision 500 with 3000 members", info)
+	}
+}
+
+// TestSnapshotRefusedChangesNothing: a snapshot that is signed but wrong
+// (invalid, not what its chunks say, not matching its hash) is refused
+// whole, and the membership in force stays.
+func TestSnapshotRefusedChangesNothing(t *testing.T) {
+	s := openStore(t)
+	a := journal.New(s, &asks{}, journal.Options{Topics: topics, HQKey: hqPub})
+	ctx := context.Background()
+	for _, c := range chunks(t, snapshot(t, 500, 3000), 500, hqKey) {
+		if err := a.HandleCatchUp(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	invalid := store.Membership{Centre: "lhr-01", Revision: 501, GeneratedAt: when, Plans: []access.Plan{{ID: "day", Name: "Day"}}}
+	for _, id := range []string{"m-1", "m-2", "m-1"} { // m-1 twice
+		invalid.Members = append(invalid.Members, access.Member{ID: id, Name: "M", Status: access.StatusActive, PlanID: "day",
+			ValidFrom: day, ValidUntil: day, Seats: access.SeatRule{Kind: access.SeatAny}})
+	}
+	invalidJSON, err := json.Marshal(invalid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongHash := func() [][]byte {
+		cs, err := wire.ChunkSnapshot("lhr-01", 503, snapshot(t, 503, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]byte
+		for i := range cs {
+			cs[i].SHA256 = strings.Repeat("ab", 32)
+			if err := wire.Sign(hqKey, &cs[i]); err != nil {
+				t.Fatal(err)
+			}
+			b, err := wire.Encode(&cs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		chunks [][]byte
+		wantIs error
+		want   string
+	}{
+		{"invalid", chunks(t, invalidJSON, 501, hqKey), store.ErrInvalidMembership, `members[2] (id "m-1").id: duplicate member id`},
+		{"revision not the chunks'", chunks(t, snapshot(t, 499, 10), 502, hqKey), nil, "snapshot says centre lhr-01 revision 499, chunks say lhr-01 502"},
+		{"hash", wrongHash(), wire.ErrInvalid, "snapshot hashes to"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rejected := a.Stats().Rejected
+			var err error
+			for _, c := range tt.chunks {
+				if err = a.HandleCatchUp(ctx, c); err != nil {
+					break
+				}
+			}
+			if err == nil || (tt.wantIs != nil && !errors.Is(err, tt.wantIs)) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+			if got := a.Stats().Rejected; got != rejected+1 {
+				t.Errorf("rejected: got %d, want %d", got, rejected+1)
+			}
+			if info, _ := s.MembershipInfo(); info.Revision != 500 || info.Members != 3000 {
+				t.Errorf("membership: got %+v, want revision 500 with 3000 members still", info)
+			}
+		})
+	}
+	if st := a.Stats(); st.Snapshot != 1 {
+		t.Errorf("snapshots applied: got %d, want 1", st.Snapshot)
 	}
 }
 
