@@ -183,7 +183,7 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 	setupCtx, setupDone := context.WithTimeout(ctx, o.StartTimeout)
 	defer setupDone()
 	err = retry(setupCtx, func() (err error) {
-		s.Registry, err = registry.Open(setupCtx, s.JS, o.Replicas, s.lg)
+		s.Registry, err = registry.Open(ctx, s.JS, o.Replicas, s.lg) // watches until ctx is done
 		return err
 	})
 	if err != nil {
