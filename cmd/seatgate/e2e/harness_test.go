@@ -17,24 +17,33 @@ import (
 	"time"
 )
 
-var seatgateBin string
+// The binaries under test, built once by TestMain.
+var seatgateBin, seathqBin, seatctlBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "seatgate-e2e-bin-")
 	if err != nil {
 		panic(err)
 	}
-	seatgateBin = filepath.Join(dir, "seatgate")
-	args := []string{"build", "-o", seatgateBin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	args = append(args, "-ldflags", "-X main.version=e2e-test", "..")
-	cmd := exec.Command("go", args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build seatgate:", err)
-		os.Exit(1)
+	for _, b := range []struct {
+		bin *string
+		pkg string
+	}{{&seatgateBin, ".."}, {&seathqBin, "../../seathq"}, {&seatctlBin, "../../seatctl"}} {
+		*b.bin = filepath.Join(dir, filepath.Base(filepath.Clean(b.pkg)))
+		if b.pkg == ".." {
+			*b.bin = filepath.Join(dir, "seatgate")
+		}
+		args := []string{"build", "-o", *b.bin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		args = append(args, "-ldflags", "-X main.version=e2e-test", b.pkg)
+		cmd := exec.Command("go", args...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build", b.pkg, err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
