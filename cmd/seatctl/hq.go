@@ -593,4 +593,3 @@ func hqCommands(ctx context.Context, cmd string, args []string, stdout, stderr i
 	}
 	return false, nil
 }
-

@@ -44,12 +44,12 @@ import (
 // start (and says so in its log); back the directory up: gateways pin the HQ
 // key and the CA.
 const (
-	HQKeyFile        = "hq-signing.key"   // HQ's ed25519 signing key (acks, journal, snapshots)
-	CADir            = "ca"               // the CA that issues gateway and broker certificates
-	APITokenFile     = "api-token"        // the bearer token of the HTTP API
-	NATSPasswordFile = "nats-password"    // the seathq NATS user's password (embedded broker)
-	MQTTCertFile     = "mqtt-server.pem"  // the MQTT listener's certificate
-	MQTTKeyFile      = "mqtt-server.key"  // and its key
+	HQKeyFile        = "hq-signing.key"  // HQ's ed25519 signing key (acks, journal, snapshots)
+	CADir            = "ca"              // the CA that issues gateway and broker certificates
+	APITokenFile     = "api-token"       // the bearer token of the HTTP API
+	NATSPasswordFile = "nats-password"   // the seathq NATS user's password (embedded broker)
+	MQTTCertFile     = "mqtt-server.pem" // the MQTT listener's certificate
+	MQTTKeyFile      = "mqtt-server.key" // and its key
 )
 
 // Options configure a Service.
