@@ -31,6 +31,8 @@ const usage = `seathq: headquarters of the seat access-control network
 
   seathq run [--config FILE]            run HQ (default /etc/seathq/seathq.yaml; without the file, the defaults)
   seathq config check [--config FILE]   check a configuration file and exit
+  seathq init [--config FILE]           create the secrets (HQ key, CA, API token, NATS password) and exit;
+                                        for a cluster, run it on one node and copy secrets_dir to the others
   seathq version
 `
 
@@ -57,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cmd, args = "config check", args[1:]
 	}
 	switch cmd {
-	case "run", "config check":
+	case "run", "config check", "init":
 		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		path := fs.String("config", "/etc/seathq/seathq.yaml", "configuration file")
@@ -76,8 +78,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if cmd == "config check" {
+		switch cmd {
+		case "config check":
 			fmt.Fprintf(stdout, "%s: ok\n", *path)
+			return nil
+		case "init":
+			o, err := c.options()
+			if err != nil {
+				return err
+			}
+			o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+			if err := service.InitSecrets(o); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "secrets ready in %s (back them up; gateways pin HQ's key and CA)\n", c.SecretsDir)
 			return nil
 		}
 		return serve(ctx, c, stderr)

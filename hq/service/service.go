@@ -143,16 +143,7 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 			s.Close()
 		}
 	}()
-	if err := os.MkdirAll(o.SecretsDir, 0o700); err != nil {
-		return nil, fmt.Errorf("seathq: secrets directory: %w", err)
-	}
-	if s.HQKey, err = s.loadKey(); err != nil {
-		return nil, err
-	}
-	if s.CA, err = pki.NewCA(filepath.Join(o.SecretsDir, CADir)); err != nil {
-		return nil, fmt.Errorf("seathq: %w", err)
-	}
-	if s.Token, err = s.secret(APITokenFile, "the HTTP API token"); err != nil {
+	if err := s.loadSecrets(); err != nil {
 		return nil, err
 	}
 
@@ -230,6 +221,41 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// InitSecrets creates what is missing in the secrets directory (HQ's key,
+// the CA, the API token, the NATS password) and changes nothing that
+// exists. Run it once on one node of a cluster and copy the directory to the
+// others before their first start: every node must hold the same secrets.
+func InitSecrets(o Options) error {
+	if o.SecretsDir == "" {
+		return errors.New("seathq: the secrets directory is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{o: o, lg: o.Logger}
+	if err := s.loadSecrets(); err != nil {
+		return err
+	}
+	_, err := s.secret(NATSPasswordFile, "seathq's NATS password")
+	return err
+}
+
+func (s *Service) loadSecrets() (err error) {
+	if err := os.MkdirAll(s.o.SecretsDir, 0o700); err != nil {
+		return fmt.Errorf("seathq: secrets directory: %w", err)
+	}
+	if s.HQKey, err = s.loadKey(); err != nil {
+		return err
+	}
+	if s.CA, err = pki.NewCA(filepath.Join(s.o.SecretsDir, CADir)); err != nil {
+		return fmt.Errorf("seathq: %w", err)
+	}
+	if s.Token, err = s.secret(APITokenFile, "the HTTP API token"); err != nil {
+		return err
+	}
+	return nil
 }
 
 // retry calls f until it succeeds or ctx is done: JetStream refuses requests

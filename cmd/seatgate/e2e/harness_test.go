@@ -78,15 +78,31 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// freePort returns a port no listener holds now and that this test
+// process has not handed out before (the kernel may give a port that was
+// just closed to the next caller).
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !portsGiven[addr] {
+			portsGiven[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[string]bool{}
+)
 
 const e2eConfig = `centre: e2e-centre
 gateway: gw-1
@@ -154,7 +170,7 @@ func (g *gw) start() {
 			g.cmd.Process.Kill()
 			<-g.done
 		}
-		if g.t.Failed() {
+		if g.t.Failed() || os.Getenv("E2E_LOGS") != "" {
 			g.t.Logf("gateway log:\n%s", g.logs.String())
 		}
 	})
