@@ -463,3 +463,16 @@ func (s *Service) Close() error {
 	}
 	return s.err()
 }
+
+// SecretsDir is the secrets directory in use.
+func (s *Service) SecretsDir() string { return s.o.SecretsDir }
+
+// MQTTAddr is the embedded broker's MQTT address for gateways on this
+// machine ("127.0.0.1:8883"); "" when joining a cluster.
+func (s *Service) MQTTAddr() string {
+	if s.Broker == nil {
+		return ""
+	}
+	_, port, _ := net.SplitHostPort(s.Broker.MQTTAddr())
+	return net.JoinHostPort("127.0.0.1", port)
+}
