@@ -35,7 +35,7 @@ Memberships:
   seatctl snapshot sign [--dir DIR] FILE    check FILE is a valid membership snapshot and write FILE.sig
                                             (for 'seatgate members import' at an offline centre)
   seatctl version
-`
+` + hqUsage
 
 const hqKeyFile = "hq-signing.key"
 
@@ -48,6 +48,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
 		cmd += " " + args[1]
 		args = args[1:]
+	}
+	if ok, err := hqCommands(ctx, cmd, args[1:], stdout, stderr); ok {
+		return err
 	}
 	switch cmd {
 	case "keys init", "keys show":

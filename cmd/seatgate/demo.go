@@ -18,6 +18,7 @@ import (
 	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
+	"github.com/pkfreelance/seatgate/hq/service"
 )
 
 //go:embed demo.yaml
@@ -91,7 +92,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	interval := fs.Duration("interval", 1500*time.Millisecond, "time between scripted taps")
 	taps := fs.Int("taps", 0, "stop after this many scripted taps (0: run until interrupted)")
 	seed := fs.Uint64("seed", 0, "random seed for the script (0: from the clock)")
-	verbose := fs.Bool("v", false, "show the gateway's log")
+	verbose := fs.Bool("v", false, "show the gateway's and HQ's log")
+	noHQ := fs.Bool("no-hq", false, "run the gateway alone, without the embedded HQ")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -118,12 +120,24 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	snapPath := cfg.DataDir + "/demo-members.json"
-	if err := os.WriteFile(snapPath, snap, 0o640); err != nil {
-		return err
+	logw := io.Discard
+	if *verbose {
+		logw = stderr
 	}
-	if _, err := importMembers(cfg, snapPath); err != nil {
-		return err
+	var hq *service.Service
+	if *noHQ {
+		snapPath := cfg.DataDir + "/demo-members.json"
+		if err := os.WriteFile(snapPath, snap, 0o640); err != nil {
+			return err
+		}
+		if _, err := importMembers(cfg, snapPath); err != nil {
+			return err
+		}
+	} else {
+		if hq, err = startDemoHQ(ctx, cfg, snap, newLogger(logw, slog.LevelInfo)); err != nil {
+			return err
+		}
+		defer hq.Close()
 	}
 
 	ln, err := net.Listen("tcp", *listen)
@@ -132,10 +146,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
-	}
-	logw := io.Discard
-	if *verbose {
-		logw = stderr
 	}
 	g, err := daemon.New(cfg, daemon.Options{Version: version, Logger: newLogger(logw, slog.LevelInfo), Listener: ln})
 	if err != nil {
@@ -147,6 +157,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	go func() { done <- g.Run(ctx) }()
 
 	base := "http://" + ln.Addr().String()
+	if hq != nil {
+		if err := waitMembership(ctx, g, hq, cfg.Centre); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, `HQ (seathq, embedded NATS with JetStream and MQTT over TLS) is running too; the gateway is enrolled,
+has its certificate, and took its membership from HQ's journal. Try (the token is in %s/api-token):
+
+  export SEATHQ_URL=%s SEATHQ_TOKEN=%s
+  seatctl gateways                       (go run ./cmd/seatctl gateways)
+  seatctl occupancy --centre %s
+  seatctl ledger --centre %s --from %s --to %s
+  seatctl card revoke --centre %s 5A3C9E01   (Bilal's card: refused at the desk within a second)
+
+`, hq.SecretsDir(), hq.APIURL(), hq.Token, cfg.Centre, cfg.Centre, time.Now().In(loc).Format("2006-01-02"), time.Now().In(loc).Format("2006-01-02"), cfg.Centre)
+	}
 	fmt.Fprintf(stdout, `seatgate demo: a centre with 12 emulated desks (zones A and B), %d freelancers, data in %s
 
   seats now:      curl -s %s/api/v1/seats

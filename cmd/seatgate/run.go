@@ -14,6 +14,7 @@ import (
 	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
+	"github.com/pkfreelance/seatgate/sync/identity"
 	"github.com/pkfreelance/seatgate/sync/journal"
 )
 
@@ -27,6 +28,8 @@ Commands:
   seatgate members import --config FILE SNAPSHOT.json
                                          load an HQ-signed membership snapshot (SNAPSHOT.json.sig beside it)
                                          into the gateway's cache; --allow-unsigned for development only
+  seatgate key show --config FILE        print the gateway's device public key (created at the first call),
+                                         for enrolment at HQ ('seatctl gateway enrol --device-key')
   seatgate version                       print the version
 `
 
@@ -47,6 +50,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: members takes the subcommand import", errUsage)
 		}
 		return cmdMembersImport(args[2:], stdout, stderr)
+	case "key":
+		if len(args) < 2 || args[1] != "show" {
+			fmt.Fprint(stderr, usage)
+			return fmt.Errorf("%w: key takes the subcommand show", errUsage)
+		}
+		return cmdKeyShow(args[2:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "seatgate", version)
 		return nil
@@ -179,4 +188,28 @@ func importMembers(cfg *config.Config, path string) (importCounts, error) {
 		return importCounts{}, fmt.Errorf("import: %w", err)
 	}
 	return importCounts{members: len(m.Members), cards: len(m.Cards), plans: len(m.Plans)}, nil
+}
+
+func cmdKeyShow(args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("key show", stderr)
+	cfgPath := fs.String("config", "/etc/seatgate/seatgate.yaml", "configuration file (YAML)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: key show takes no arguments, got %q", errUsage, fs.Args())
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	k, err := identity.LoadOrCreate(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "device_key: %s\nkey id: %s\ncentre: %s\ngateway: %s\n", k.PublicBase64(), k.ID(), cfg.Centre, cfg.Gateway)
+	return nil
 }

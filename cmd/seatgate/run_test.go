@@ -137,4 +137,7 @@ func TestDemoRunsScriptedTaps(t *testing.T) {
 	if !strings.Contains(out.String(), "/api/v1/seats") {
 		t.Errorf("demo did not print where to look")
 	}
+	if !strings.Contains(out.String(), "took its membership from HQ") {
+		t.Errorf("demo did not run with its HQ:\n%s", out.String())
+	}
 }

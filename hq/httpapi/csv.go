@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pkfreelance/seatgate/access"
 	"github.com/pkfreelance/seatgate/access/store"
@@ -201,7 +202,7 @@ func parseRow(line int, get func(string) string, cur store.Membership, owner map
 		return row{}, fmt.Errorf("seats %q: want any, zones:ZONE… or seat:SEAT", s)
 	}
 	rw := row{line: line, member: m}
-	one := store.Membership{Centre: cur.Centre, Plans: cur.Plans, Members: []access.Member{m}}
+	one := store.Membership{Centre: cur.Centre, GeneratedAt: time.Now(), Plans: cur.Plans, Members: []access.Member{m}}
 	for _, raw := range strings.Fields(get("cards")) {
 		uid, err := access.CanonicalUID(raw)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/pkfreelance/seatgate/hq/broker"
 	"github.com/pkfreelance/seatgate/hq/fleet"
 	"github.com/pkfreelance/seatgate/hq/ingest"
@@ -16,7 +17,6 @@ import (
 	"github.com/pkfreelance/seatgate/hq/registry"
 	"github.com/pkfreelance/seatgate/sync/journal"
 	"github.com/pkfreelance/seatgate/sync/wire"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -405,4 +405,3 @@ func (a *api) ledger(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, days)
 	return nil
 }
-

@@ -84,7 +84,7 @@ var _ ingest.Registry = (*Registry)(nil)
 
 // Open creates bucket GATEWAYS if missing (with replicas copies) and starts
 // watching it until ctx is done. It returns once the copy in memory holds the
-// whole bucket.
+// whole bucket, or fails after SyncTimeout.
 func Open(ctx context.Context, js jetstream.JetStream, replicas int, lg *slog.Logger) (*Registry, error) {
 	if replicas == 0 {
 		replicas = 1
@@ -109,8 +109,13 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, lg *slog.Lo
 		return r, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-time.After(SyncTimeout):
+		return nil, fmt.Errorf("registry: bucket %s not loaded after %v", Bucket, SyncTimeout)
 	}
 }
+
+// SyncTimeout bounds how long Open waits for the bucket's content.
+const SyncTimeout = 30 * time.Second
 
 func (r *Registry) watch(ctx context.Context, w jetstream.KeyWatcher) {
 	defer w.Stop()

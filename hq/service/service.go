@@ -44,12 +44,12 @@ import (
 // start (and says so in its log); back the directory up: gateways pin the HQ
 // key and the CA.
 const (
-	HQKeyFile        = "hq-signing.key"   // HQ's ed25519 signing key (acks, journal, snapshots)
-	CADir            = "ca"               // the CA that issues gateway and broker certificates
-	APITokenFile     = "api-token"        // the bearer token of the HTTP API
-	NATSPasswordFile = "nats-password"    // the seathq NATS user's password (embedded broker)
-	MQTTCertFile     = "mqtt-server.pem"  // the MQTT listener's certificate
-	MQTTKeyFile      = "mqtt-server.key"  // and its key
+	HQKeyFile        = "hq-signing.key"  // HQ's ed25519 signing key (acks, journal, snapshots)
+	CADir            = "ca"              // the CA that issues gateway and broker certificates
+	APITokenFile     = "api-token"       // the bearer token of the HTTP API
+	NATSPasswordFile = "nats-password"   // the seathq NATS user's password (embedded broker)
+	MQTTCertFile     = "mqtt-server.pem" // the MQTT listener's certificate
+	MQTTKeyFile      = "mqtt-server.key" // and its key
 )
 
 // Options configure a Service.
@@ -143,16 +143,7 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 			s.Close()
 		}
 	}()
-	if err := os.MkdirAll(o.SecretsDir, 0o700); err != nil {
-		return nil, fmt.Errorf("seathq: secrets directory: %w", err)
-	}
-	if s.HQKey, err = s.loadKey(); err != nil {
-		return nil, err
-	}
-	if s.CA, err = pki.NewCA(filepath.Join(o.SecretsDir, CADir)); err != nil {
-		return nil, fmt.Errorf("seathq: %w", err)
-	}
-	if s.Token, err = s.secret(APITokenFile, "the HTTP API token"); err != nil {
+	if err := s.loadSecrets(); err != nil {
 		return nil, err
 	}
 
@@ -183,7 +174,7 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 	setupCtx, setupDone := context.WithTimeout(ctx, o.StartTimeout)
 	defer setupDone()
 	err = retry(setupCtx, func() (err error) {
-		s.Registry, err = registry.Open(setupCtx, s.JS, o.Replicas, s.lg)
+		s.Registry, err = registry.Open(ctx, s.JS, o.Replicas, s.lg) // watches until ctx is done
 		return err
 	})
 	if err != nil {
@@ -230,6 +221,41 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// InitSecrets creates what is missing in the secrets directory (HQ's key,
+// the CA, the API token, the NATS password) and changes nothing that
+// exists. Run it once on one node of a cluster and copy the directory to the
+// others before their first start: every node must hold the same secrets.
+func InitSecrets(o Options) error {
+	if o.SecretsDir == "" {
+		return errors.New("seathq: the secrets directory is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{o: o, lg: o.Logger}
+	if err := s.loadSecrets(); err != nil {
+		return err
+	}
+	_, err := s.secret(NATSPasswordFile, "seathq's NATS password")
+	return err
+}
+
+func (s *Service) loadSecrets() (err error) {
+	if err := os.MkdirAll(s.o.SecretsDir, 0o700); err != nil {
+		return fmt.Errorf("seathq: secrets directory: %w", err)
+	}
+	if s.HQKey, err = s.loadKey(); err != nil {
+		return err
+	}
+	if s.CA, err = pki.NewCA(filepath.Join(s.o.SecretsDir, CADir)); err != nil {
+		return fmt.Errorf("seathq: %w", err)
+	}
+	if s.Token, err = s.secret(APITokenFile, "the HTTP API token"); err != nil {
+		return err
+	}
+	return nil
 }
 
 // retry calls f until it succeeds or ctx is done: JetStream refuses requests
@@ -436,4 +462,17 @@ func (s *Service) Close() error {
 		s.Broker.WaitForShutdown()
 	}
 	return s.err()
+}
+
+// SecretsDir is the secrets directory in use.
+func (s *Service) SecretsDir() string { return s.o.SecretsDir }
+
+// MQTTAddr is the embedded broker's MQTT address for gateways on this
+// machine ("127.0.0.1:8883"); "" when joining a cluster.
+func (s *Service) MQTTAddr() string {
+	if s.Broker == nil {
+		return ""
+	}
+	_, port, _ := net.SplitHostPort(s.Broker.MQTTAddr())
+	return net.JoinHostPort("127.0.0.1", port)
 }

@@ -64,8 +64,12 @@ type Options struct {
 	Window int
 	// Rate is the most batches per second (default 20).
 	Rate float64
-	// AckTimeout: with events in flight and no acknowledgement for this
-	// long, send again from the watermark (default 30 s).
+	// AckTimeout: with events in flight and no acknowledgement that moves
+	// the watermark for this long, send again from the watermark (default
+	// 30 s). An acknowledgement that does not move it while events are in
+	// flight (HQ answering a batch that arrived before its predecessor,
+	// which was lost) makes the drainer resend at once, at most once per
+	// AckTimeout/10.
 	AckTimeout time.Duration
 	// Retry is the pause after a failed publish before trying again when
 	// no reconnect is signalled (default 2 s).
@@ -92,12 +96,14 @@ type Drainer struct {
 
 	wake chan struct{}
 
-	mu       sync.Mutex
-	sent     uint64 // last seq published since the last resend point
-	resend   bool   // go back to the watermark before the next batch
-	lastAck  time.Time
-	stats    Stats
-	interval time.Duration
+	mu        sync.Mutex
+	sent      uint64    // last seq published since the last resend point
+	delivered uint64    // the watermark as last read or acknowledged
+	resend    bool      // go back to the watermark before the next batch
+	lastAck   time.Time // last acknowledgement that moved the watermark (or start of waiting)
+	lastGap   time.Time // last resend caused by an acknowledgement that did not
+	stats     Stats
+	interval  time.Duration
 }
 
 // New builds a drainer; nothing is sent until Run.
@@ -158,13 +164,22 @@ var (
 // watermark. Any failure is counted, logged by the caller, and changes
 // nothing.
 func (d *Drainer) HandleAck(payload []byte) error {
-	err := d.handleAck(payload)
+	moved, err := d.handleAck(payload)
 	d.mu.Lock()
-	if err != nil {
+	switch {
+	case err != nil:
 		d.stats.AcksRejected++
-	} else {
+	case moved:
 		d.stats.Acks++
 		d.lastAck = time.Now()
+	default:
+		d.stats.Acks++
+		// HQ has stored nothing new: if events are in flight, one of the
+		// batches before them was lost on the way.
+		if d.sent > d.delivered && time.Since(d.lastGap) > d.o.AckTimeout/10 {
+			d.lastGap = time.Now()
+			d.resend = true
+		}
 	}
 	d.mu.Unlock()
 	if err == nil {
@@ -173,21 +188,29 @@ func (d *Drainer) HandleAck(payload []byte) error {
 	return err
 }
 
-func (d *Drainer) handleAck(payload []byte) error {
+// handleAck checks and applies an acknowledgement; moved says whether it
+// moved the watermark.
+func (d *Drainer) handleAck(payload []byte) (moved bool, err error) {
 	a, err := wire.DecodeAck(payload)
 	if err != nil {
-		return fmt.Errorf("ack: %w", err)
+		return false, fmt.Errorf("ack: %w", err)
 	}
 	if err := wire.Verify(d.o.HQKey, &a); err != nil {
-		return fmt.Errorf("ack: %w", err)
+		return false, fmt.Errorf("ack: %w", err)
 	}
 	if a.Centre != d.o.Topics.Centre || a.Gateway != d.o.Topics.Gateway {
-		return fmt.Errorf("%w: %s/%s", ErrAckForeign, a.Centre, a.Gateway)
+		return false, fmt.Errorf("%w: %s/%s", ErrAckForeign, a.Centre, a.Gateway)
 	}
 	if err := d.log.MarkDelivered(a.Upto); err != nil {
-		return fmt.Errorf("ack up to %d: %w", a.Upto, err)
+		return false, fmt.Errorf("ack up to %d: %w", a.Upto, err)
 	}
-	return nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if a.Upto > d.delivered {
+		d.delivered = a.Upto
+		return true, nil
+	}
+	return false, nil
 }
 
 // Run drains until ctx is done and returns ctx.Err().
@@ -249,6 +272,9 @@ func (d *Drainer) step(ctx context.Context, next *time.Time) (time.Duration, err
 		return 0, fmt.Errorf("read outbox: %w", err)
 	}
 	d.mu.Lock()
+	if st.Delivered > d.delivered {
+		d.delivered = st.Delivered
+	}
 	if d.resend || d.sent < st.Delivered {
 		if d.resend && d.sent > st.Delivered {
 			d.stats.Resends++

@@ -17,24 +17,33 @@ import (
 	"time"
 )
 
-var seatgateBin string
+// The binaries under test, built once by TestMain.
+var seatgateBin, seathqBin, seatctlBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "seatgate-e2e-bin-")
 	if err != nil {
 		panic(err)
 	}
-	seatgateBin = filepath.Join(dir, "seatgate")
-	args := []string{"build", "-o", seatgateBin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	args = append(args, "-ldflags", "-X main.version=e2e-test", "..")
-	cmd := exec.Command("go", args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build seatgate:", err)
-		os.Exit(1)
+	for _, b := range []struct {
+		bin *string
+		pkg string
+	}{{&seatgateBin, ".."}, {&seathqBin, "../../seathq"}, {&seatctlBin, "../../seatctl"}} {
+		*b.bin = filepath.Join(dir, filepath.Base(filepath.Clean(b.pkg)))
+		if b.pkg == ".." {
+			*b.bin = filepath.Join(dir, "seatgate")
+		}
+		args := []string{"build", "-o", *b.bin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		args = append(args, "-ldflags", "-X main.version=e2e-test", b.pkg)
+		cmd := exec.Command("go", args...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build", b.pkg, err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -69,15 +78,31 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// freePort returns a port no listener holds now and that this test
+// process has not handed out before (the kernel may give a port that was
+// just closed to the next caller).
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !portsGiven[addr] {
+			portsGiven[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[string]bool{}
+)
 
 const e2eConfig = `centre: e2e-centre
 gateway: gw-1
@@ -145,7 +170,7 @@ func (g *gw) start() {
 			g.cmd.Process.Kill()
 			<-g.done
 		}
-		if g.t.Failed() {
+		if g.t.Failed() || os.Getenv("E2E_LOGS") != "" {
 			g.t.Logf("gateway log:\n%s", g.logs.String())
 		}
 	})

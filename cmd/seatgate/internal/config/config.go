@@ -48,14 +48,19 @@ type Config struct {
 // HQ configures the link to headquarters (protocol in docs/protocol.md).
 // Without a broker the gateway works alone: desks answer, events wait in
 // the outbox until a broker is configured.
+// DeviceKey as hq.key: the client certificate is for the device key.
+const DeviceKey = "device"
+
 type HQ struct {
 	// Broker is the MQTT broker: "tls://hq.example.pk:8883". "tcp://" is
 	// accepted only for a broker on this machine (tests, local brokers).
 	Broker string `yaml:"broker"`
 	// CA is the PEM file of HQ's certificate authority, the only one the
 	// gateway trusts for the broker (pinned). Cert and Key are the
-	// gateway's client certificate (CN "{centre}.{gateway}") and key.
-	// Required with a tls:// broker.
+	// gateway's client certificate (CN "{centre}.{gateway}") and key;
+	// Key "device" (DeviceKey) means the certificate is for the gateway's
+	// device key, as HQ issues it at enrolment. Required with a tls://
+	// broker.
 	CA   string `yaml:"ca"`
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"os"
@@ -64,7 +65,7 @@ func newHQLink(g *Gateway) (*hqLink, error) {
 	}
 	var tlsConf *tls.Config
 	if strings.HasPrefix(h.cfg.Broker, "tls://") || strings.HasPrefix(h.cfg.Broker, "ssl://") {
-		if tlsConf, err = clientTLS(h.cfg); err != nil {
+		if tlsConf, err = clientTLS(h.cfg, key); err != nil {
 			return nil, err
 		}
 	}
@@ -88,8 +89,10 @@ func newHQLink(g *Gateway) (*hqLink, error) {
 	return h, nil
 }
 
-// clientTLS loads the pinned HQ CA and the gateway's certificate.
-func clientTLS(c config.HQ) (*tls.Config, error) {
+// clientTLS loads the pinned HQ CA and the gateway's certificate. With key
+// "device" the certificate is for the device key (what HQ issues at
+// enrolment), so no second private key exists on the gateway.
+func clientTLS(c config.HQ, device identity.Key) (*tls.Config, error) {
 	caPEM, err := os.ReadFile(c.CA)
 	if err != nil {
 		return nil, fmt.Errorf("hq.ca: %w", err)
@@ -98,9 +101,29 @@ func clientTLS(c config.HQ) (*tls.Config, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("hq.ca %s: no PEM certificate in it", c.CA)
 	}
-	cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
-	if err != nil {
-		return nil, fmt.Errorf("hq.cert/hq.key: %w", err)
+	var cert tls.Certificate
+	if c.Key == config.DeviceKey {
+		certPEM, err := os.ReadFile(c.Cert)
+		if err != nil {
+			return nil, fmt.Errorf("hq.cert: %w", err)
+		}
+		blk, _ := pem.Decode(certPEM)
+		if blk == nil || blk.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("hq.cert %s: no PEM certificate in it", c.Cert)
+		}
+		x, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("hq.cert %s: %w", c.Cert, err)
+		}
+		if pub, ok := x.PublicKey.(ed25519.PublicKey); !ok || !pub.Equal(device.Public()) {
+			return nil, fmt.Errorf("hq.cert %s is not for this gateway's device key %s (hq.key: device): ask HQ for a certificate of this key", c.Cert, device.ID())
+		}
+		cert = tls.Certificate{Certificate: [][]byte{blk.Bytes}, PrivateKey: device.Private, Leaf: x}
+	} else {
+		var err error
+		if cert, err = tls.LoadX509KeyPair(c.Cert, c.Key); err != nil {
+			return nil, fmt.Errorf("hq.cert/hq.key: %w", err)
+		}
 	}
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
