@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 	_ "time/tzdata" // Asia/Karachi on a Pi without a zoneinfo database
@@ -164,4 +165,15 @@ func getFloor(meta *bbolt.Bucket) (time.Time, bool) {
 
 func putFloor(meta *bbolt.Bucket, t time.Time) error {
 	return meta.Put(keyClockFloor, binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())))
+}
+
+// DiskUsage is the space the database holds for data: the file's size less
+// the pages bbolt keeps free for reuse (a file never shrinks; pruned events
+// leave free pages that new events fill first).
+func (s *Store) DiskUsage() (int64, error) {
+	fi, err := os.Stat(s.db.Path())
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return fi.Size() - int64(s.db.Stats().FreeAlloc), nil
 }

@@ -453,3 +453,55 @@ func TestClusterNodeKilled(t *testing.T) {
 	t.Logf("ledger checked at %v; anomalies %v", time.Since(start), gw.Chain.AnomalyCounts)
 	t.Logf("%d events, %d sessions, all at HQ and counted once with node 3 of 3 killed", last, checkouts)
 }
+
+// With the disk quota reached the gateway keeps serving desks, says so in
+// its health, and prunes what HQ acknowledged — never what it has not.
+func TestDiskAlarmPrunesOnlyDeliveredEvents(t *testing.T) {
+	h := newHQ(t, "hq-1", 1, "")
+	h.start()
+	h.waitReady()
+	g := newGW(t)
+	enrolGateway(t, h, g, "e2e-centre", "gw-1")
+	f, _ := os.OpenFile(g.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("  min_free_mb: 1048576\n") // a terabyte: the alarm is always up
+	f.Close()
+	// Withdrawn at HQ: the broker refuses the gateway, nothing is delivered.
+	h.ctl("gateway", "remove", "--centre", "e2e-centre", "--gateway", "gw-1")
+	g.start()
+	for i := range 3 {
+		if r := g.tap("desk-1", fmt.Sprintf("0BAD%04X", i)); r.Outcome != "deny" {
+			t.Fatalf("tap with the disk alarm up: %+v", r)
+		}
+	}
+	type health struct {
+		Status string `json:"status"`
+		Outbox struct {
+			LastSeq   uint64 `json:"last_seq"`
+			Delivered uint64 `json:"delivered"`
+			Pruned    uint64 `json:"pruned"`
+		} `json:"outbox"`
+		HQ struct {
+			DiskAlarm string `json:"disk_alarm"`
+		} `json:"hq"`
+	}
+	var hl health
+	waitUntil(t, "the disk alarm in health", 15*time.Second, func() bool {
+		hl = health{}
+		g.call("GET", "/healthz", nil, &hl)
+		return hl.HQ.DiskAlarm != "" && hl.Status == "degraded"
+	})
+	time.Sleep(6 * time.Second) // at least one more check while alarmed
+	g.call("GET", "/healthz", nil, &hl)
+	if hl.Outbox.Pruned != 0 || hl.Outbox.LastSeq != 3 {
+		t.Fatalf("undelivered events pruned: %+v", hl.Outbox)
+	}
+	// Enrolled again: the events reach HQ, and only then are they pruned.
+	out, _ := g.seatgate("key", "show", "--config", g.cfgPath)
+	key := regexp.MustCompile(`device_key: (\S+)`).FindStringSubmatch(out)[1]
+	h.ctl("gateway", "enrol", "--centre", "e2e-centre", "--gateway", "gw-1", "--device-key", key)
+	waitUntil(t, "delivered and pruned", 90*time.Second, func() bool {
+		g.call("GET", "/healthz", nil, &hl)
+		return hl.Outbox.Delivered == 3 && hl.Outbox.Pruned == 3
+	})
+	t.Logf("alarm: %s", hl.HQ.DiskAlarm)
+}

@@ -77,6 +77,13 @@ type HQ struct {
 	// so a fleet reconnecting after an HQ outage does not stampede.
 	BatchSize        int `yaml:"batch_size"`
 	BatchesPerSecond int `yaml:"batches_per_second"`
+	// DiskQuotaMB is the most the gateway's database may hold (default
+	// 1024); MinFreeMB the free space it keeps on its file system (default
+	// 200). Past either, the gateway raises a disk alarm in its health,
+	// prunes every event HQ has acknowledged (whatever Retention says) and
+	// keeps serving desks; undelivered events are never dropped.
+	DiskQuotaMB int `yaml:"disk_quota_mb"`
+	MinFreeMB   int `yaml:"min_free_mb"`
 }
 
 // HTTP configures the owner dashboard and API.
@@ -193,7 +200,7 @@ func Default() *Config {
 			WarnDays:     5,
 			ScanInterval: Duration(5 * time.Millisecond),
 		},
-		HQ: HQ{Retention: Duration(720 * time.Hour), BatchSize: 100, BatchesPerSecond: 20},
+		HQ: HQ{Retention: Duration(720 * time.Hour), BatchSize: 100, BatchesPerSecond: 20, DiskQuotaMB: 1024, MinFreeMB: 200},
 	}
 }
 

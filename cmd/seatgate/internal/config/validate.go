@@ -164,6 +164,12 @@ func (h *HQ) validate(v *validator) {
 	if h.BatchesPerSecond < 1 || h.BatchesPerSecond > 1000 {
 		v.errorf("hq.batches_per_second", "want 1 to 1000, got %d", h.BatchesPerSecond)
 	}
+	if h.DiskQuotaMB < 16 || h.DiskQuotaMB > 1<<20 {
+		v.errorf("hq.disk_quota_mb", "want 16 to %d, got %d", 1<<20, h.DiskQuotaMB)
+	}
+	if h.MinFreeMB < 0 || h.MinFreeMB > 1<<20 {
+		v.errorf("hq.min_free_mb", "want 0 to %d, got %d", 1<<20, h.MinFreeMB)
+	}
 	hqKeyOK := func() {
 		if b, err := base64.StdEncoding.DecodeString(h.HQKey); err != nil || len(b) != ed25519.PublicKeySize {
 			v.errorf("hq.hq_key", "want the base64 of a %d-byte ed25519 public key", ed25519.PublicKeySize)

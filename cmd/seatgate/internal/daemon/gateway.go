@@ -222,8 +222,10 @@ func (g *Gateway) Health() api.HealthReport {
 	if o, err := g.store.Outbox(); err == nil {
 		rep.Outbox = o
 	}
+	diskAlarm := false
 	if g.hq != nil {
-		rep.HQ = g.hq.status()
+		st := g.hq.status()
+		rep.HQ, diskAlarm = st, st.DiskAlarm != ""
 	}
 	if rep.Status == "ok" {
 		for _, r := range readers {
@@ -231,7 +233,7 @@ func (g *Gateway) Health() api.HealthReport {
 				rep.Status = "degraded"
 			}
 		}
-		if !trusted {
+		if !trusted || diskAlarm {
 			rep.Status = "degraded"
 		}
 	}

@@ -45,6 +45,7 @@ type hqLink struct {
 
 	occupancyDirty atomic.Bool
 	rejected       atomic.Uint64 // downlink messages refused
+	diskAlarm      atomic.Pointer[string]
 }
 
 func newHQLink(g *Gateway) (*hqLink, error) {
@@ -203,13 +204,19 @@ func (h *hqLink) dispatch(ctx context.Context) {
 func (h *hqLink) periodic(ctx context.Context) {
 	sec := time.NewTicker(time.Second)
 	defer sec.Stop()
-	var lastHealth, lastPrune time.Time
+	var lastHealth, lastPrune, lastDisk time.Time
 	lastAsk := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-sec.C:
+			// Every minute; every 5 s while the alarm is up, so space is
+			// freed as soon as HQ acknowledges.
+			if every := time.Minute; now.Sub(lastDisk) >= every || h.diskAlarm.Load() != nil && now.Sub(lastDisk) >= 5*time.Second {
+				lastDisk = now
+				h.checkDisk(now)
+			}
 			if !h.link.State().Connected {
 				continue
 			}
@@ -239,6 +246,34 @@ func (h *hqLink) periodic(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// checkDisk raises or clears the disk alarm. While it is raised every
+// delivered event is pruned, whatever the retention; undelivered events are
+// never touched, and desks keep being served.
+func (h *hqLink) checkDisk(now time.Time) {
+	used, err := h.store.DiskUsage()
+	if err != nil {
+		h.log.Warn("disk usage", "err", err)
+		return
+	}
+	free := diskFree(h.dataDir)
+	var reason string
+	switch {
+	case used > int64(h.cfg.DiskQuotaMB)<<20:
+		reason = fmt.Sprintf("database holds %d MB, over hq.disk_quota_mb %d", used>>20, h.cfg.DiskQuotaMB)
+	case free > 0 && free < uint64(h.cfg.MinFreeMB)<<20:
+		reason = fmt.Sprintf("%d MB free on the data directory's file system, under hq.min_free_mb %d", free>>20, h.cfg.MinFreeMB)
+	}
+	if reason == "" {
+		if h.diskAlarm.Swap(nil) != nil {
+			h.log.Info("disk alarm cleared")
+		}
+		return
+	}
+	h.diskAlarm.Store(&reason)
+	n, err := h.store.Prune(now.Add(time.Second))
+	h.log.Warn("disk alarm: pruned every delivered event; undelivered events are kept and desks are served", "reason", reason, "pruned", n, "err", err)
 }
 
 func (h *hqLink) publishOccupancy(ctx context.Context, now time.Time) {
@@ -280,9 +315,15 @@ type hqStatus struct {
 	Boot    uint64        `json:"boot"`
 	KeyID   string        `json:"device_key"`
 	Refused uint64        `json:"downlink_refused"`
+	// DiskAlarm says why the disk quota is reached; empty when it is not.
+	DiskAlarm string `json:"disk_alarm,omitempty"`
 }
 
 func (h *hqLink) status() hqStatus {
-	return hqStatus{Link: h.link.State(), Outbox: h.drain.Stats(), Journal: h.journal.Stats(), Boot: h.boot,
+	st := hqStatus{Link: h.link.State(), Outbox: h.drain.Stats(), Journal: h.journal.Stats(), Boot: h.boot,
 		KeyID: h.key.ID(), Refused: h.rejected.Load()}
+	if r := h.diskAlarm.Load(); r != nil {
+		st.DiskAlarm = *r
+	}
+	return st
 }
