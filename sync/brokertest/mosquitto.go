@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -45,7 +46,14 @@ func StartMosquitto(t testing.TB, extra string) *Mosquitto {
 	t.Helper()
 	dir := t.TempDir()
 	port := freePort(t)
-	conf := "listener " + port + " 127.0.0.1\n" + "log_dest stderr\nlog_type error\nlog_type warning\n" +
+	// As root, mosquitto drops to the user "mosquitto", which cannot write
+	// a persistence file into the test's directory (it logs "Permission
+	// denied" and runs without saving): "user" keeps the current user.
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := "listener " + port + " 127.0.0.1\n" + "user " + me.Username + "\nlog_dest stderr\nlog_type error\nlog_type warning\n" +
 		strings.NewReplacer("%PORT%", port, "%DIR%", dir).Replace(extra)
 	path := filepath.Join(dir, "mosquitto.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
