@@ -92,7 +92,9 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, lg *slog.Lo
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	cctx, cancel := context.WithTimeout(ctx, SyncTimeout)
+	defer cancel()
+	kv, err := js.CreateOrUpdateKeyValue(cctx, jetstream.KeyValueConfig{
 		Bucket: Bucket, History: 5, Replicas: replicas, Description: "enrolled gateways and their device keys",
 	})
 	if err != nil {
@@ -114,8 +116,9 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, lg *slog.Lo
 	}
 }
 
-// SyncTimeout bounds how long Open waits for the bucket's content.
-const SyncTimeout = 30 * time.Second
+// SyncTimeout bounds how long Open waits for the bucket, and then for its
+// content.
+const SyncTimeout = 10 * time.Second
 
 func (r *Registry) watch(ctx context.Context, w jetstream.KeyWatcher) {
 	defer w.Stop()

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,7 +74,7 @@ type Options struct {
 	APIListen        string
 	APICert, APIKey  string
 	Logger           *slog.Logger
-	StartTimeout     time.Duration // for the broker, the cluster's leader and the buckets (default 60 s)
+	StartTimeout     time.Duration // for the broker, the cluster's leader and the buckets (default 2 min)
 	CatchUpEntries   int           // see authority.Options
 	FleetSilentAfter time.Duration // see fleet.Options
 }
@@ -110,10 +111,12 @@ type Service struct {
 	api     *http.Server
 	apiAddr string
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	errs   []error
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	errs     []error
+	syncMu   sync.Mutex
+	gateways []broker.GatewayIdentity // what the embedded broker was given (under syncMu)
 }
 
 // Start runs seathq until ctx is done or Close is called.
@@ -125,7 +128,7 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.StartTimeout == 0 {
-		o.StartTimeout = 60 * time.Second
+		o.StartTimeout = 2 * time.Minute
 	}
 	if o.Replicas == 0 {
 		o.Replicas = 1
@@ -173,7 +176,7 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 	// The buckets and streams, retried while a cluster elects its leader.
 	setupCtx, setupDone := context.WithTimeout(ctx, o.StartTimeout)
 	defer setupDone()
-	err = retry(setupCtx, func() (err error) {
+	err = retry(setupCtx, func(context.Context) (err error) {
 		s.Registry, err = registry.Open(ctx, s.JS, o.Replicas, s.lg) // watches until ctx is done
 		return err
 	})
@@ -184,15 +187,16 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 		s.Registry.OnChange(s.syncGateways)
 		s.syncGateways()
 	}
-	err = retry(setupCtx, func() (err error) {
-		s.Fleet, err = fleet.New(setupCtx, s.JS, s.NC, s.Registry, fleet.Options{Replicas: o.Replicas, Logger: s.lg, Silent: o.FleetSilentAfter})
+	err = retry(setupCtx, func(actx context.Context) (err error) {
+		s.Fleet, err = fleet.New(actx, s.JS, s.NC, s.Registry, fleet.Options{Replicas: o.Replicas, Logger: s.lg, Silent: o.FleetSilentAfter})
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("seathq: %w", err)
 	}
-	err = retry(setupCtx, func() (err error) {
-		s.Authority, err = authority.New(s.JS, s.NC, s.HQKey.Private, authority.Options{Replicas: o.Replicas, Logger: s.lg, CatchUpEntries: o.CatchUpEntries})
+	err = retry(setupCtx, func(context.Context) (err error) {
+		s.Authority, err = authority.New(s.JS, s.NC, s.HQKey.Private, authority.Options{Replicas: o.Replicas, Logger: s.lg,
+			CatchUpEntries: o.CatchUpEntries, SetupTimeout: attemptTimeout})
 		return err
 	})
 	if err != nil {
@@ -258,11 +262,14 @@ func (s *Service) loadSecrets() (err error) {
 	return nil
 }
 
-// retry calls f until it succeeds or ctx is done: JetStream refuses requests
+// retry calls f until it succeeds or ctx is done, each attempt bounded by
+// attemptTimeout: JetStream refuses requests, or leaves them unanswered,
 // while a cluster has no meta leader.
-func retry(ctx context.Context, f func() error) error {
+func retry(ctx context.Context, f func(context.Context) error) error {
 	for {
-		err := f()
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := f(actx)
+		cancel()
 		if err == nil {
 			return nil
 		}
@@ -273,6 +280,8 @@ func retry(ctx context.Context, f func() error) error {
 		}
 	}
 }
+
+const attemptTimeout = 10 * time.Second
 
 func (s *Service) run(ctx context.Context, name string, f func(context.Context) error) {
 	s.wg.Go(func() {
@@ -394,12 +403,19 @@ func hostPort(addr, defHost string, defPort int) (string, int, error) {
 	return h, port, nil
 }
 
-// syncGateways gives the embedded broker the enrolled gateways as users.
+// syncGateways gives the embedded broker the enrolled gateways as users,
+// when they changed (a reload reconfigures every account).
 func (s *Service) syncGateways() {
 	var ids []broker.GatewayIdentity
 	for _, g := range s.Registry.List("") {
 		ids = append(ids, broker.GatewayIdentity{Centre: g.Centre, Gateway: g.Gateway})
 	}
+	s.syncMu.Lock() // compare and set in order: a change may come while the first sync runs
+	defer s.syncMu.Unlock()
+	if slices.Equal(ids, s.gateways) {
+		return
+	}
+	s.gateways = ids
 	if err := s.Broker.SetGateways(ids); err != nil {
 		s.lg.Error("seathq: cannot give the broker the enrolled gateways", "err", err)
 	}

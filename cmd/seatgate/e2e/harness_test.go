@@ -164,12 +164,12 @@ func (g *gw) start() {
 		g.t.Fatal(err)
 	}
 	g.done = make(chan error, 1)
-	go func(c *exec.Cmd, done chan error) { done <- c.Wait() }(g.cmd, g.done)
+	go func(c *exec.Cmd, done chan error) { done <- c.Wait(); close(done) }(g.cmd, g.done)
+	cmd, done := g.cmd, g.done
 	g.t.Cleanup(func() {
-		if g.cmd != nil && g.cmd.ProcessState == nil {
-			g.cmd.Process.Kill()
-			<-g.done
-		}
+		cmd.Process.Kill() // (an error when it has exited already)
+		<-done
+		<-done
 		if g.t.Failed() || os.Getenv("E2E_LOGS") != "" {
 			g.t.Logf("gateway log:\n%s", g.logs.String())
 		}

@@ -23,7 +23,7 @@ type hqProc struct {
 	mqtt    string // 127.0.0.1:port
 	cmd     *exec.Cmd
 	logs    *syncBuffer
-	done    chan error
+	done    chan error // the exit error, then closed
 }
 
 const seathqConfig = `data_dir: %s
@@ -63,12 +63,12 @@ func (h *hqProc) start() {
 		h.t.Fatal(err)
 	}
 	h.done = make(chan error, 1)
-	go func(c *exec.Cmd, done chan error) { done <- c.Wait() }(h.cmd, h.done)
+	go func(c *exec.Cmd, done chan error) { done <- c.Wait(); close(done) }(h.cmd, h.done)
+	cmd, done := h.cmd, h.done
 	h.t.Cleanup(func() {
-		if h.cmd != nil && h.cmd.ProcessState == nil {
-			h.cmd.Process.Kill()
-			<-h.done
-		}
+		cmd.Process.Kill() // (an error when it has exited already)
+		<-done
+		<-done
 		if h.t.Failed() || os.Getenv("E2E_LOGS") != "" {
 			h.t.Logf("seathq %s log:\n%s", h.dir, tail(h.logs.String(), 60))
 		}
