@@ -168,6 +168,12 @@ func serverOptions(o Options, gws []GatewayIdentity) (*server.Options, error) {
 			TLSTimeout: 5,
 		},
 		Users: natsUsers(o.HQUser, o.HQPassword, gws),
+		// Every QoS 1 subscription of an MQTT client is a durable consumer
+		// on $MQTT_msgs, and a gateway makes three (ack, journal, catch-up).
+		// nats-server's default limit of 1,000 consumers per stream
+		// (JSDefaultMaxConsumersPerStream) would let only 333 gateways
+		// subscribe; the rest get 0x80 in the SUBACK. -1 lifts it.
+		JetStreamLimits: server.JSLimitOpts{DefaultMaxConsumers: -1},
 	}
 	if o.HTTPMonitorPort >= 0 {
 		s.HTTPHost = o.Host

@@ -187,6 +187,29 @@ func TestSetGateways(t *testing.T) {
 	}
 }
 
+// TestStreamsTakeMoreThanAThousandConsumers: every QoS 1 subscription of
+// an MQTT client is a durable consumer on stream $MQTT_msgs, three per
+// gateway. nats-server's default limit of 1,000 consumers per stream
+// would refuse the subscriptions of the 334th gateway; the broker lifts it.
+func TestStreamsTakeMoreThanAThousandConsumers(t *testing.T) {
+	f := newFixture(t)
+	b := startBroker(t, brokerOptions(t, f))
+	js, err := connectHQ(t, b.ClientURL()).JetStream(nats.MaxWait(opTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.AddStream(&nats.StreamConfig{Name: "MANY", Subjects: []string{"many.>"}, Storage: nats.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	const want = 1001
+	for i := range want {
+		if _, err := js.AddConsumer("MANY", &nats.ConsumerConfig{Durable: "c" + strconv.Itoa(i), AckPolicy: nats.AckNonePolicy,
+			MemoryStorage: true}); err != nil {
+			t.Fatalf("consumer %d of %d: %v", i+1, want, err)
+		}
+	}
+}
+
 func TestStartRefusesBadOptions(t *testing.T) {
 	f := newFixture(t)
 	noClientCAs := f.serverTLS.Clone()

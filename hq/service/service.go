@@ -417,6 +417,7 @@ func (s *Service) syncGateways() {
 	}
 	s.gateways = ids
 	if err := s.Broker.SetGateways(ids); err != nil {
+		s.gateways = nil // try again at the next change
 		s.lg.Error("seathq: cannot give the broker the enrolled gateways", "err", err)
 	}
 }
