@@ -48,6 +48,10 @@ type EmbConf struct {
 	ClusterName   string   `yaml:"cluster_name"`
 	Routes        []string `yaml:"routes"`
 	MonitorListen string   `yaml:"monitor_listen"`
+	// SyncAlways: fsync every JetStream write before answering. Default
+	// true on a single node (a power cut must not lose what HQ
+	// acknowledged), false in a cluster (replicas cover a lost node).
+	SyncAlways *bool `yaml:"sync_always"`
 }
 
 type LogConf struct {
@@ -184,7 +188,11 @@ func (c *Config) options() (service.Options, error) {
 			ServerName: c.Embedded.ServerName, ClientListen: c.Embedded.ClientListen, MQTTListen: c.Embedded.MQTTListen,
 			MQTTHosts: c.Embedded.MQTTHosts, ClusterListen: c.Embedded.ClusterListen, ClusterName: c.Embedded.ClusterName,
 			Routes: c.Embedded.Routes, MonitorListen: c.Embedded.MonitorListen,
+			SyncAlways: len(c.Embedded.Routes) == 0,
 		},
+	}
+	if c.Embedded.SyncAlways != nil {
+		o.Embedded.SyncAlways = *c.Embedded.SyncAlways
 	}
 	o.NATSPassword = os.Getenv(broker.NATSPasswordVar)
 	if c.NATS.PasswordFile != "" {

@@ -50,6 +50,9 @@ func TestConfigDefaultsAndCluster(t *testing.T) {
 	if err != nil || c.DataDir != "/var/lib/seathq" || c.NATS.User != "seathq" {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
+	if o, _ := c.options(); !o.Embedded.SyncAlways {
+		t.Errorf("a single node must fsync every write by default")
+	}
 	c, err = parseConfig(strings.NewReader(`replicas: 3
 embedded:
   server_name: hq-2
@@ -61,7 +64,7 @@ embedded:
 		t.Fatal(err)
 	}
 	o, err := c.options()
-	if err != nil || len(o.Embedded.Routes) != 3 || o.Replicas != 3 || o.Embedded.ServerName != "hq-2" {
+	if err != nil || len(o.Embedded.Routes) != 3 || o.Replicas != 3 || o.Embedded.ServerName != "hq-2" || o.Embedded.SyncAlways {
 		t.Fatalf("options: %+v %v", o, err)
 	}
 }

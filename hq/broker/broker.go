@@ -160,6 +160,7 @@ func serverOptions(o Options, gws []GatewayIdentity) (*server.Options, error) {
 		NoSigs:     true,
 		JetStream:  true,
 		StoreDir:   o.DataDir,
+		SyncAlways: o.SyncAlways,
 		MQTT: server.MQTTOpts{
 			Host:       o.MQTTHost,
 			Port:       port(o.MQTTPort),

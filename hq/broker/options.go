@@ -63,6 +63,13 @@ type Options struct {
 	// logger is enabled for it. Nil: the broker logs nothing.
 	Logger *slog.Logger
 
+	// SyncAlways makes JetStream fsync every write before it answers, so
+	// that what HQ acknowledged to a gateway survives a power cut of this
+	// server (by default nats-server flushes every 2 minutes, which a
+	// process crash survives but a power cut does not). A cluster with
+	// replicas survives the loss of a node either way.
+	SyncAlways bool
+
 	// StartTimeout bounds how long Start waits for the listeners.
 	// Default 10 s.
 	StartTimeout time.Duration

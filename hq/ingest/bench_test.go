@@ -16,12 +16,22 @@ import (
 // BenchmarkStore measures one batch of 500 events from publication to
 // acknowledgement, on one server (R1) and on a 3-node cluster (R3).
 func BenchmarkStore(b *testing.B) {
-	for _, replicas := range []int{1, 3} {
-		b.Run(fmt.Sprintf("R%d", replicas), func(b *testing.B) {
+	for _, c := range []struct {
+		replicas int
+		sync     bool
+	}{{1, false}, {1, true}, {3, false}} {
+		replicas := c.replicas
+		name := fmt.Sprintf("R%d", replicas)
+		if c.sync {
+			name += "-sync_always"
+		}
+		b.Run(name, func(b *testing.B) {
 			p := ingesttest.NewPKI(b)
 			url := ""
 			if replicas == 1 {
-				url = ingesttest.StartBroker(b, p.BrokerOptions(b)).ClientURL()
+				o := p.BrokerOptions(b)
+				o.SyncAlways = c.sync
+				url = ingesttest.StartBroker(b, o).ClientURL()
 			} else {
 				url = ingesttest.URLs(ingesttest.StartCluster(b, 3, p.BrokerOptions(b))...)
 			}

@@ -89,6 +89,7 @@ type Embedded struct {
 	Routes        []string // every node's nats-route:// URL, this one included
 	ClusterName   string
 	MonitorListen string // NATS monitoring (HTTP); empty: off
+	SyncAlways    bool   // see broker.Options.SyncAlways
 }
 
 // Service is a running seathq.
@@ -357,6 +358,7 @@ func (s *Service) startBroker() (string, error) {
 		DataDir: filepath.Join(s.o.DataDir, "nats"), ServerName: e.ServerName, TLS: tlsConf,
 		HQUser: s.o.NATSUser, HQPassword: s.o.NATSPassword, Logger: s.lg.With("part", "nats"),
 		Routes: e.Routes, ClusterName: e.ClusterName, HTTPMonitorPort: -1, StartTimeout: s.o.StartTimeout,
+		SyncAlways: e.SyncAlways,
 	}
 	if bo.Host, bo.ClientPort, err = hostPort(e.ClientListen, "127.0.0.1", 4222); err != nil {
 		return "", fmt.Errorf("seathq: client_listen: %w", err)
