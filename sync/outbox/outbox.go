@@ -66,10 +66,9 @@ type Options struct {
 	Rate float64
 	// AckTimeout: with events in flight and no acknowledgement that moves
 	// the watermark for this long, send again from the watermark (default
-	// 30 s). An acknowledgement that does not move it while events are in
-	// flight (HQ answering a batch that arrived before its predecessor,
-	// which was lost) makes the drainer resend at once, at most once per
-	// AckTimeout/10.
+	// 30 s). An acknowledgement that does not move it (HQ answering a
+	// batch that arrived before its predecessor, which was lost) makes the
+	// drainer resend already after AckTimeout/10 without progress.
 	AckTimeout time.Duration
 	// Retry is the pause after a failed publish before trying again when
 	// no reconnect is signalled (default 2 s).
@@ -174,9 +173,12 @@ func (d *Drainer) HandleAck(payload []byte) error {
 		d.lastAck = time.Now()
 	default:
 		d.stats.Acks++
-		// HQ has stored nothing new: if events are in flight, one of the
-		// batches before them was lost on the way.
-		if d.sent > d.delivered && time.Since(d.lastGap) > d.o.AckTimeout/10 {
+		// HQ has stored nothing new. A late ack from another HQ instance
+		// looks the same, but then others keep moving the watermark; when
+		// none has for AckTimeout/10 while events are in flight, a batch
+		// before them was lost on the way.
+		quiet := d.o.AckTimeout / 10
+		if d.sent > d.delivered && time.Since(d.lastAck) > quiet && time.Since(d.lastGap) > quiet {
 			d.lastGap = time.Now()
 			d.resend = true
 		}
