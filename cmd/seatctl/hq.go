@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -104,7 +105,25 @@ func hqFlags(fs *flag.FlagSet, dir *string) func() (*hqClient, error) {
 
 // call sends a request and decodes a JSON answer into out (unless nil);
 // raw, when not nil, receives the body as it is.
+// call sends a request, again after a pause while HQ answers 503 (its
+// storage between cluster leaders: nothing was written), at most 6 times.
 func (c *hqClient) call(ctx context.Context, method, path, ctype string, body []byte, out any) ([]byte, error) {
+	for attempt := 1; ; attempt++ {
+		data, err := c.callOnce(ctx, method, path, ctype, body, out)
+		if !errors.Is(err, errUnavailable) || attempt == 6 {
+			return data, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
+	}
+}
+
+var errUnavailable = errors.New("HQ unavailable")
+
+func (c *hqClient) callOnce(ctx context.Context, method, path, ctype string, body []byte, out any) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -124,7 +143,11 @@ func (c *hqClient) call(ctx context.Context, method, path, ctype string, body []
 	}
 	if resp.StatusCode >= 300 {
 		var e httpapi.Error
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+		decoded := json.Unmarshal(data, &e) == nil
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return nil, fmt.Errorf("seathq: %w: %s", errUnavailable, e.Error)
+		}
+		if decoded && e.Error != "" {
 			return nil, fmt.Errorf("seathq: %s (HTTP %d)", e.Error, resp.StatusCode)
 		}
 		return nil, fmt.Errorf("seathq: HTTP %s", resp.Status)

@@ -148,14 +148,19 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusNotFound
 	case errors.Is(err, authority.ErrCardTaken), errors.Is(err, authority.ErrPlanInUse), errors.Is(err, registry.ErrExists):
 		status = http.StatusConflict
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoStreamResponse):
-		status = http.StatusServiceUnavailable
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoStreamResponse),
+		errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrDisconnected):
+		status = http.StatusServiceUnavailable // JetStream between leaders, or NATS reconnecting: nothing was written
 	}
 	msg := err.Error()
 	if status >= 500 {
 		a.Logger.Error("api: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		if status == http.StatusInternalServerError {
+		switch status {
+		case http.StatusInternalServerError:
 			msg = "internal error (see seathq's log)"
+		case http.StatusServiceUnavailable:
+			msg = "HQ's storage is not available right now (cluster electing a leader, or NATS reconnecting); try again"
+			w.Header().Set("Retry-After", "1")
 		}
 	}
 	writeJSON(w, status, Error{msg})
