@@ -51,6 +51,8 @@ const hqUsage = `Through seathq's API (--hq URL, default $SEATHQ_URL or http://1
   seatctl gateway cert --centre C --gateway G --out DIR [--public-key FILE] [--days N]
                                             the gateway's client certificate, for its device key unless --public-key
   seatctl hq keys                           HQ's public key (a gateway's hq.hq_key) and CA
+  seatctl mosquitto-acl                     Mosquitto's acl_file for the enrolled gateways (then SIGHUP mosquitto)
+  seatctl nats-authorization                nats-server's authorization block, for a NATS cluster seathq joins
 `
 
 // hqClient is an API client.
@@ -613,6 +615,29 @@ func hqCommands(ctx context.Context, cmd string, args []string, stdout, stderr i
 		return true, cmdGatewayCert(ctx, args, stdout, stderr)
 	case "hq keys":
 		return true, cmdHQKeys(ctx, args, stdout, stderr)
+	case "mosquitto-acl":
+		return true, cmdText(ctx, cmd, "/api/v1/mosquitto-acl", args, stdout, stderr)
+	case "nats-authorization":
+		return true, cmdText(ctx, cmd, "/api/v1/nats-authorization", args, stdout, stderr)
 	}
 	return false, nil
+}
+
+// cmdText prints a text document from the API.
+func cmdText(ctx context.Context, name, path string, args []string, stdout, stderr io.Writer) error {
+	fs, dir := flags(name, stderr)
+	client := hqFlags(fs, dir)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	data, err := c.call(ctx, "GET", path, "", nil, nil)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(data)
+	return err
 }

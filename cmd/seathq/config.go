@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -24,7 +25,14 @@ type Config struct {
 	API        APIConf  `yaml:"api"`
 	NATS       NATSConf `yaml:"nats"`
 	Embedded   EmbConf  `yaml:"embedded"`
+	Mosquitto  MQConf   `yaml:"mosquitto"`
 	Log        LogConf  `yaml:"log"`
+}
+
+// MQConf: a Mosquitto broker whose gateways HQ serves through a relay.
+type MQConf struct {
+	Broker string `yaml:"broker"` // tls://mq.example.pk:8883 (tcp:// only on this machine)
+	CA     string `yaml:"ca"`     // the broker certificate's CA (default: HQ's CA)
 }
 
 type APIConf struct {
@@ -141,6 +149,21 @@ func (c *Config) validate() []error {
 			bad(fmt.Sprintf("nats.urls[%d]", i), "%q: want nats://host:port or tls://host:port", u)
 		}
 	}
+	if b := c.Mosquitto.Broker; b != "" {
+		u, err := url.Parse(b)
+		switch {
+		case err != nil || u.Hostname() == "" || u.Port() == "":
+			bad("mosquitto.broker", "%q: want tls://host:port", b)
+		case u.Scheme == "tcp":
+			if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" && h != "::1" {
+				bad("mosquitto.broker", "tcp:// (no TLS) only for a broker on this machine; use tls:// for %s", h)
+			}
+		case u.Scheme != "tls" && u.Scheme != "ssl":
+			bad("mosquitto.broker", "scheme %q: want tls://", u.Scheme)
+		}
+	} else if c.Mosquitto.CA != "" {
+		bad("mosquitto.ca", "set but mosquitto.broker is not")
+	}
 	e := c.Embedded
 	if len(c.NATS.URLs) > 0 {
 		if c.NATS.PasswordFile == "" && os.Getenv(broker.NATSPasswordVar) == "" {
@@ -184,6 +207,7 @@ func (c *Config) options() (service.Options, error) {
 	o := service.Options{
 		DataDir: c.DataDir, SecretsDir: c.SecretsDir, Replicas: c.Replicas, URLs: c.NATS.URLs, NATSUser: c.NATS.User,
 		APIListen: c.API.Listen, APICert: c.API.TLSCert, APIKey: c.API.TLSKey,
+		Mosquitto: c.Mosquitto.Broker, MosquittoCA: c.Mosquitto.CA,
 		Embedded: service.Embedded{
 			ServerName: c.Embedded.ServerName, ClientListen: c.Embedded.ClientListen, MQTTListen: c.Embedded.MQTTListen,
 			MQTTHosts: c.Embedded.MQTTHosts, ClusterListen: c.Embedded.ClusterListen, ClusterName: c.Embedded.ClusterName,

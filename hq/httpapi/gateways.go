@@ -174,10 +174,26 @@ func (a *api) natsAuthorization(w http.ResponseWriter, r *http.Request) error {
 	}
 	user := r.URL.Query().Get("hq_user")
 	if user == "" {
-		user = "seathq"
+		user = a.ServiceUser
 	}
 	var buf bytes.Buffer
 	if err := broker.WriteNATSAuthorization(&buf, user, ids); err != nil {
+		return badRequest("%v", err)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// mosquittoACL renders Mosquitto's acl_file for the enrolled gateways and
+// HQ's service user (the relay): write it, then send mosquitto SIGHUP.
+func (a *api) mosquittoACL(w http.ResponseWriter, r *http.Request) error {
+	var ids []broker.GatewayIdentity
+	for _, g := range a.Registry.List("") {
+		ids = append(ids, broker.GatewayIdentity{Centre: g.Centre, Gateway: g.Gateway})
+	}
+	var buf bytes.Buffer
+	if err := broker.WriteMosquittoACL(&buf, []string{a.ServiceUser}, ids); err != nil {
 		return badRequest("%v", err)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -55,6 +55,8 @@ type Deps struct {
 	Ledger    *ledger.Ledger
 	Ingester  *ingest.Ingester
 	Logger    *slog.Logger
+	// ServiceUser is HQ's own user on the brokers (default "seathq").
+	ServiceUser string
 	// CertValidity of the gateway certificates issued (default 2 years).
 	CertValidity time.Duration
 }
@@ -71,6 +73,9 @@ func Handler(d Deps) (http.Handler, error) {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.ServiceUser == "" {
+		d.ServiceUser = "seathq"
 	}
 	if d.CertValidity == 0 {
 		d.CertValidity = 2 * 365 * 24 * time.Hour
@@ -95,6 +100,7 @@ func Handler(d Deps) (http.Handler, error) {
 	auth("DELETE /api/v1/gateways/{centre}/{gateway}", a.remove)
 	auth("POST /api/v1/gateways/{centre}/{gateway}/certificate", a.certificate)
 	auth("GET /api/v1/nats-authorization", a.natsAuthorization)
+	auth("GET /api/v1/mosquitto-acl", a.mosquittoACL)
 	return mux, nil
 }
 

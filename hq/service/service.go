@@ -38,6 +38,7 @@ import (
 	"github.com/pkfreelance/seatgate/hq/ledger"
 	"github.com/pkfreelance/seatgate/hq/pki"
 	"github.com/pkfreelance/seatgate/hq/registry"
+	"github.com/pkfreelance/seatgate/hq/relay"
 	"github.com/pkfreelance/seatgate/sync/identity"
 )
 
@@ -68,6 +69,11 @@ type Options struct {
 	// Replicas of HQ's streams and buckets: 1 on one server, 3 on a
 	// cluster.
 	Replicas int
+
+	// Mosquitto, when set, is a Mosquitto broker ("tls://mq:8883") whose
+	// gateways HQ serves through a relay (package relay); MosquittoCA is
+	// its CA file (default: HQ's CA).
+	Mosquitto, MosquittoCA string
 
 	// APIListen is the HTTP API's address (default 127.0.0.1:8480); with
 	// APICert and APIKey it serves HTTPS.
@@ -105,6 +111,7 @@ type Service struct {
 	Authority *authority.Authority
 	Ingester  *ingest.Ingester
 	Ledger    *ledger.Ledger
+	Relay     *relay.Relay // nil without Options.Mosquitto
 	CA        *pki.CA
 	HQKey     identity.Key
 	Token     string
@@ -218,6 +225,11 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 	s.run(ctx, "ledger", s.Ledger.Run)
 	s.run(ctx, "authority", s.Authority.Run)
 	s.run(ctx, "fleet", s.Fleet.Run)
+	if o.Mosquitto != "" {
+		if err := s.startRelay(ctx); err != nil {
+			return nil, err
+		}
+	}
 	chains, err := s.JS.KeyValue(setupCtx, ingest.ChainsBucket)
 	if err != nil {
 		return nil, fmt.Errorf("seathq: %w", err)
@@ -428,6 +440,7 @@ func (s *Service) startAPI(chains jetstream.KeyValue) error {
 	h, err := httpapi.Handler(httpapi.Deps{
 		Token: s.Token, HQKey: s.HQKey.Private, CA: s.CA, NC: s.NC, Chains: chains,
 		Authority: s.Authority, Registry: s.Registry, Fleet: s.Fleet, Ledger: s.Ledger, Ingester: s.Ingester, Logger: s.lg,
+		ServiceUser: s.o.NATSUser,
 	})
 	if err != nil {
 		return err
@@ -470,6 +483,9 @@ func (s *Service) Close() error {
 		ctx, done := context.WithTimeout(context.Background(), 5*time.Second)
 		s.api.Shutdown(ctx)
 		done()
+	}
+	if s.Relay != nil {
+		s.Relay.Close()
 	}
 	s.wg.Wait()
 	if s.NC != nil {

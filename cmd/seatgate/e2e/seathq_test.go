@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pkfreelance/seatgate/sync/brokertest"
 )
 
 // hqProc is one seathq process and its files.
@@ -504,4 +506,51 @@ func TestDiskAlarmPrunesOnlyDeliveredEvents(t *testing.T) {
 		return hl.Outbox.Delivered == 3 && hl.Outbox.Pruned == 3
 	})
 	t.Logf("alarm: %s", hl.HQ.DiskAlarm)
+}
+
+// Broker portability: a gateway connected to a Mosquitto process, which
+// seathq serves through its relay. Membership reaches the desk, and every
+// event reaches HQ's ledger.
+func TestGatewayOnMosquittoWithSeathq(t *testing.T) {
+	mq := brokertest.StartMosquitto(t, "allow_anonymous true\n")
+	h := newHQ(t, "hq-1", 1, "")
+	f, _ := os.OpenFile(h.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, "mosquitto:\n  broker: tcp://%s\n", mq.Addr)
+	f.Close()
+	h.start()
+	h.waitReady()
+	g := newGW(t)
+	enrolGateway(t, h, g, "e2e-centre", "gw-1")
+	// The same gateway, but on Mosquitto (loopback, no TLS in this test;
+	// TLS and per-gateway ACLs on Mosquitto are tested in hq/broker).
+	cfg, _ := os.ReadFile(g.cfgPath)
+	cfg = regexp.MustCompile(`broker: tls://\S+`).ReplaceAll(cfg, []byte("broker: tcp://"+mq.Addr))
+	os.WriteFile(g.cfgPath, cfg, 0o600)
+
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.json")
+	writeFile(plan, planJSON)
+	h.ctl("plan", "put", "--centre", "e2e-centre", plan)
+	today, until := time.Now().Format("2006-01-02"), time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	h.ctl("member", "put", "--centre", "e2e-centre", "--id", "m-1", "--name", "Member", "--plan", "monthly", "--from", today, "--until", until)
+	h.ctl("card", "add", "--centre", "e2e-centre", "--member", "m-1", "04A00001")
+	g.start()
+	waitUntil(t, "the membership at the gateway, through Mosquitto", 30*time.Second, func() bool {
+		return g.tap("desk-1", "04A00001").Outcome == "checkin"
+	})
+	for range 5 {
+		g.tap("desk-1", "04A00001")
+	}
+	last := g.events()[len(g.events())-1].Seq
+	waitUntil(t, "every event at HQ, through Mosquitto", 60*time.Second, func() bool {
+		gw, err := h.gatewayAtHQ("e2e-centre", "gw-1")
+		return err == nil && gw.Chain != nil && gw.Chain.Seq == last
+	})
+	waitUntil(t, "the gateway online at HQ", 30*time.Second, func() bool {
+		gw, err := h.gatewayAtHQ("e2e-centre", "gw-1")
+		return err == nil && gw.Live.State == "online"
+	})
+	if acl := h.ctl("mosquitto-acl"); !strings.Contains(acl, "user e2e-centre.gw-1") || !strings.Contains(acl, "user seathq") {
+		t.Errorf("mosquitto ACL:\n%s", acl)
+	}
 }
