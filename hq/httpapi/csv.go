@@ -143,10 +143,10 @@ func parseCSV(body io.Reader, cur store.Membership) ([]row, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := rd.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("csv: %w", err)
+			return nil, fmt.Errorf("csv: %w", err) // a *csv.ParseError names the line
 		}
+		line, _ := rd.FieldPos(0)
 		if len(rows)+len(errs) >= MaxCSVRows {
 			return nil, fmt.Errorf("csv: more than %d rows", MaxCSVRows)
 		}
