@@ -173,15 +173,25 @@ func (c *hqClient) postJSON(ctx context.Context, path string, in, out any) error
 
 // hqCommand parses the flags of an API command with its own flags.
 type hqCommand struct {
-	fs     *flag.FlagSet
-	client func() (*hqClient, error)
-	centre *string
+	fs       *flag.FlagSet
+	client   func() (*hqClient, error)
+	centre   *string
+	required bool
 }
 
-func newHQCommand(name string, stderr io.Writer, withCentre bool) *hqCommand {
+// Whether an API command takes --centre.
+type centreFlag int
+
+const (
+	noCentre centreFlag = iota
+	optionalCentre
+	requiredCentre
+)
+
+func newHQCommand(name string, stderr io.Writer, centre centreFlag) *hqCommand {
 	fs, dir := flags(name, stderr)
-	h := &hqCommand{fs: fs, client: hqFlags(fs, dir)}
-	if withCentre {
+	h := &hqCommand{fs: fs, client: hqFlags(fs, dir), required: centre == requiredCentre}
+	if centre != noCentre {
 		h.centre = fs.String("centre", "", "centre id")
 	}
 	return h
@@ -191,7 +201,7 @@ func (h *hqCommand) parse(args []string, nargs int) (*hqClient, error) {
 	if err := parse(h.fs, args, nargs); err != nil {
 		return nil, err
 	}
-	if h.centre != nil && *h.centre == "" {
+	if h.required && *h.centre == "" {
 		return nil, fmt.Errorf("%w: %s needs --centre", errUsage, h.fs.Name())
 	}
 	return h.client()
@@ -206,7 +216,7 @@ func printRevision(stdout io.Writer, what string, rev httpapi.Revision) {
 }
 
 func cmdMembersImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand("members import", stderr, true)
+	h := newHQCommand("members import", stderr, requiredCentre)
 	dry := h.fs.Bool("dry-run", false, "check the file, change nothing")
 	c, err := h.parse(args, 1)
 	if err != nil {
@@ -234,7 +244,7 @@ func cmdMembersImport(ctx context.Context, args []string, stdout, stderr io.Writ
 }
 
 func cmdMemberPut(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand("member put", stderr, true)
+	h := newHQCommand("member put", stderr, requiredCentre)
 	id := h.fs.String("id", "", "member id")
 	name := h.fs.String("name", "", "display name")
 	plan := h.fs.String("plan", "", "plan id")
@@ -269,7 +279,7 @@ func cmdMemberPut(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // cmdChangeByID sends an op that names a record by ID (suspend, resume,
 // member_delete, card_revoke, plan_delete).
 func cmdChangeByID(ctx context.Context, name, op string, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand(name, stderr, true)
+	h := newHQCommand(name, stderr, requiredCentre)
 	c, err := h.parse(args, 1)
 	if err != nil {
 		return err
@@ -283,7 +293,7 @@ func cmdChangeByID(ctx context.Context, name, op string, args []string, stdout, 
 }
 
 func cmdCardAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand("card add", stderr, true)
+	h := newHQCommand("card add", stderr, requiredCentre)
 	member := h.fs.String("member", "", "member id")
 	c, err := h.parse(args, 1)
 	if err != nil {
@@ -299,7 +309,7 @@ func cmdCardAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func cmdPlanPut(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand("plan put", stderr, true)
+	h := newHQCommand("plan put", stderr, requiredCentre)
 	c, err := h.parse(args, 1)
 	if err != nil {
 		return err
@@ -317,7 +327,7 @@ func cmdPlanPut(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func cmdMembershipGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand("membership get", stderr, true)
+	h := newHQCommand("membership get", stderr, requiredCentre)
 	out := h.fs.String("out", "", "file to write (and FILE.sig)")
 	c, err := h.parse(args, 0)
 	if err != nil {
@@ -363,16 +373,12 @@ func cmdMembershipGet(ctx context.Context, args []string, stdout, stderr io.Writ
 }
 
 func cmdOccupancy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dir := flags("occupancy", stderr)
-	client := hqFlags(fs, dir)
-	centre := fs.String("centre", "", "one centre's seats")
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := client()
+	h := newHQCommand("occupancy", stderr, optionalCentre)
+	c, err := h.parse(args, 0)
 	if err != nil {
 		return err
 	}
+	centre := h.centre
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	defer tw.Flush()
 	if *centre != "" {
@@ -405,7 +411,7 @@ func cmdOccupancy(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func cmdLedger(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand("ledger", stderr, true)
+	h := newHQCommand("ledger", stderr, requiredCentre)
 	from := h.fs.String("from", "", "first day (YYYY-MM-DD)")
 	to := h.fs.String("to", "", "last day (YYYY-MM-DD), included")
 	c, err := h.parse(args, 0)
@@ -444,16 +450,12 @@ func cmdLedger(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func cmdGateways(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dir := flags("gateways", stderr)
-	client := hqFlags(fs, dir)
-	centre := fs.String("centre", "", "only this centre")
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := client()
+	h := newHQCommand("gateways", stderr, optionalCentre)
+	c, err := h.parse(args, 0)
 	if err != nil {
 		return err
 	}
+	centre := h.centre
 	path := "/api/v1/gateways"
 	if *centre != "" {
 		path += "?centre=" + url.QueryEscape(*centre)
@@ -492,7 +494,7 @@ func cmdGateways(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func cmdGatewayEnrol(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand("gateway enrol", stderr, true)
+	h := newHQCommand("gateway enrol", stderr, requiredCentre)
 	gw := h.fs.String("gateway", "", "gateway id")
 	key := h.fs.String("device-key", "", "the gateway's device public key (base64, as 'seatgate key show' prints it)")
 	note := h.fs.String("note", "", "free text: address, installer")
@@ -510,7 +512,7 @@ func cmdGatewayEnrol(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func cmdGatewayRemove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand("gateway remove", stderr, true)
+	h := newHQCommand("gateway remove", stderr, requiredCentre)
 	gw := h.fs.String("gateway", "", "gateway id")
 	c, err := h.parse(args, 0)
 	if err != nil {
@@ -524,7 +526,7 @@ func cmdGatewayRemove(ctx context.Context, args []string, stdout, stderr io.Writ
 }
 
 func cmdGatewayCert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	h := newHQCommand("gateway cert", stderr, true)
+	h := newHQCommand("gateway cert", stderr, requiredCentre)
 	gw := h.fs.String("gateway", "", "gateway id")
 	out := h.fs.String("out", "", "directory for gateway.pem and hq-ca.pem")
 	pubFile := h.fs.String("public-key", "", "PEM public key to certify (default: the enrolled device key)")
@@ -561,12 +563,7 @@ func cmdGatewayCert(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 func cmdHQKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dir := flags("hq keys", stderr)
-	client := hqFlags(fs, dir)
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := client()
+	c, err := newHQCommand("hq keys", stderr, noCentre).parse(args, 0)
 	if err != nil {
 		return err
 	}
@@ -580,57 +577,54 @@ func cmdHQKeys(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // hqCommands dispatches the API commands; ok is false for another command.
 func hqCommands(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) (ok bool, err error) {
-	switch cmd {
-	case "members import":
-		return true, cmdMembersImport(ctx, args, stdout, stderr)
-	case "member put":
-		return true, cmdMemberPut(ctx, args, stdout, stderr)
-	case "member suspend":
-		return true, cmdChangeByID(ctx, cmd, "suspend", args, stdout, stderr)
-	case "member resume":
-		return true, cmdChangeByID(ctx, cmd, "resume", args, stdout, stderr)
-	case "member delete":
-		return true, cmdChangeByID(ctx, cmd, "member_delete", args, stdout, stderr)
-	case "card add":
-		return true, cmdCardAdd(ctx, args, stdout, stderr)
-	case "card revoke":
-		return true, cmdChangeByID(ctx, cmd, "card_revoke", args, stdout, stderr)
-	case "plan put":
-		return true, cmdPlanPut(ctx, args, stdout, stderr)
-	case "plan delete":
-		return true, cmdChangeByID(ctx, cmd, "plan_delete", args, stdout, stderr)
-	case "membership get":
-		return true, cmdMembershipGet(ctx, args, stdout, stderr)
-	case "occupancy":
-		return true, cmdOccupancy(ctx, args, stdout, stderr)
-	case "ledger":
-		return true, cmdLedger(ctx, args, stdout, stderr)
-	case "gateways":
-		return true, cmdGateways(ctx, args, stdout, stderr)
-	case "gateway enrol":
-		return true, cmdGatewayEnrol(ctx, args, stdout, stderr)
-	case "gateway remove":
-		return true, cmdGatewayRemove(ctx, args, stdout, stderr)
-	case "gateway cert":
-		return true, cmdGatewayCert(ctx, args, stdout, stderr)
-	case "hq keys":
-		return true, cmdHQKeys(ctx, args, stdout, stderr)
-	case "mosquitto-acl":
-		return true, cmdText(ctx, cmd, "/api/v1/mosquitto-acl", args, stdout, stderr)
-	case "nats-authorization":
-		return true, cmdText(ctx, cmd, "/api/v1/nats-authorization", args, stdout, stderr)
+	f, ok := hqTable[cmd]
+	if !ok {
+		return false, nil
 	}
-	return false, nil
+	return true, f(ctx, args, stdout, stderr)
+}
+
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// byID is a change that names its record by ID.
+func byID(name, op string) command {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return cmdChangeByID(ctx, name, op, args, stdout, stderr)
+	}
+}
+
+// text prints a text document of the API.
+func text(name, path string) command {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return cmdText(ctx, name, path, args, stdout, stderr)
+	}
+}
+
+var hqTable = map[string]command{
+	"members import":     cmdMembersImport,
+	"member put":         cmdMemberPut,
+	"member suspend":     byID("member suspend", "suspend"),
+	"member resume":      byID("member resume", "resume"),
+	"member delete":      byID("member delete", "member_delete"),
+	"card add":           cmdCardAdd,
+	"card revoke":        byID("card revoke", "card_revoke"),
+	"plan put":           cmdPlanPut,
+	"plan delete":        byID("plan delete", "plan_delete"),
+	"membership get":     cmdMembershipGet,
+	"occupancy":          cmdOccupancy,
+	"ledger":             cmdLedger,
+	"gateways":           cmdGateways,
+	"gateway enrol":      cmdGatewayEnrol,
+	"gateway remove":     cmdGatewayRemove,
+	"gateway cert":       cmdGatewayCert,
+	"hq keys":            cmdHQKeys,
+	"mosquitto-acl":      text("mosquitto-acl", "/api/v1/mosquitto-acl"),
+	"nats-authorization": text("nats-authorization", "/api/v1/nats-authorization"),
 }
 
 // cmdText prints a text document from the API.
 func cmdText(ctx context.Context, name, path string, args []string, stdout, stderr io.Writer) error {
-	fs, dir := flags(name, stderr)
-	client := hqFlags(fs, dir)
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := client()
+	c, err := newHQCommand(name, stderr, noCentre).parse(args, 0)
 	if err != nil {
 		return err
 	}

@@ -208,6 +208,24 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 
 const planJSON = `{"id":"monthly","name":"Monthly","grace_days":3,"price_pkr":3500}`
 
+// putPlan puts the plan "monthly" at HQ and returns today and a month from
+// now, for members of it.
+func putPlan(t *testing.T, h *hqProc) (today, until string) {
+	t.Helper()
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	writeFile(plan, planJSON)
+	h.ctl("plan", "put", "--centre", "e2e-centre", plan)
+	return time.Now().Format("2006-01-02"), time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+}
+
+// putMember puts member m-{i} with card 04A0000{i} through seatctl.
+func putMember(t *testing.T, h *hqProc, i int, today, until string) {
+	t.Helper()
+	h.ctl("member", "put", "--centre", "e2e-centre", "--id", fmt.Sprintf("m-%d", i), "--name", "Member",
+		"--plan", "monthly", "--from", today, "--until", until)
+	h.ctl("card", "add", "--centre", "e2e-centre", "--member", fmt.Sprintf("m-%d", i), fmt.Sprintf("%08X", 0x04A00000+i))
+}
+
 // The whole system with real processes: seathq (embedded NATS), seatctl and
 // a gateway. Enrolment and certificates through seatctl, memberships from a
 // CSV reach the gateway, taps reach HQ's ledger and occupancy, a revocation
@@ -221,11 +239,7 @@ func TestSystemWithSeathq(t *testing.T) {
 	enrolGateway(t, h, g, "e2e-centre", "gw-1")
 
 	dir := t.TempDir()
-	plan := filepath.Join(dir, "plan.json")
-	writeFile(plan, planJSON)
-	h.ctl("plan", "put", "--centre", "e2e-centre", plan)
-	today := time.Now().Format("2006-01-02")
-	until := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	today, until := putPlan(t, h)
 	var csv strings.Builder
 	csv.WriteString("member_id,name,plan,valid_from,valid_until,cards\n")
 	for i := 1; i <= 6; i++ {
@@ -387,15 +401,9 @@ func TestClusterNodeKilled(t *testing.T) {
 	h := nodes[0]
 	g := newGW(t)
 	enrolGateway(t, h, g, "e2e-centre", "gw-1")
-	dir := t.TempDir()
-	plan := filepath.Join(dir, "plan.json")
-	writeFile(plan, planJSON)
-	h.ctl("plan", "put", "--centre", "e2e-centre", plan)
-	today, until := time.Now().Format("2006-01-02"), time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	today, until := putPlan(t, h)
 	for i := 3; i <= 6; i++ {
-		h.ctl("member", "put", "--centre", "e2e-centre", "--id", fmt.Sprintf("m-%d", i), "--name", "Member",
-			"--plan", "monthly", "--from", today, "--until", until)
-		h.ctl("card", "add", "--centre", "e2e-centre", "--member", fmt.Sprintf("m-%d", i), fmt.Sprintf("%08X", 0x04A00000+i))
+		putMember(t, h, i, today, until)
 	}
 	g.start()
 	waitUntil(t, "the membership at the gateway", 30*time.Second, func() bool {
@@ -527,13 +535,8 @@ func TestGatewayOnMosquittoWithSeathq(t *testing.T) {
 	cfg = regexp.MustCompile(`broker: tls://\S+`).ReplaceAll(cfg, []byte("broker: tcp://"+mq.Addr))
 	os.WriteFile(g.cfgPath, cfg, 0o600)
 
-	dir := t.TempDir()
-	plan := filepath.Join(dir, "plan.json")
-	writeFile(plan, planJSON)
-	h.ctl("plan", "put", "--centre", "e2e-centre", plan)
-	today, until := time.Now().Format("2006-01-02"), time.Now().AddDate(0, 1, 0).Format("2006-01-02")
-	h.ctl("member", "put", "--centre", "e2e-centre", "--id", "m-1", "--name", "Member", "--plan", "monthly", "--from", today, "--until", until)
-	h.ctl("card", "add", "--centre", "e2e-centre", "--member", "m-1", "04A00001")
+	today, until := putPlan(t, h)
+	putMember(t, h, 1, today, until)
 	g.start()
 	waitUntil(t, "the membership at the gateway, through Mosquitto", 30*time.Second, func() bool {
 		return g.tap("desk-1", "04A00001").Outcome == "checkin"
