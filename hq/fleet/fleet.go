@@ -47,6 +47,10 @@ const (
 	Queue  = "seathq-fleet"
 )
 
+// queueLen is each worker's queue: room for a burst of every gateway's
+// birth, status and health at once after an HQ restart.
+const queueLen = 8192
+
 // subjects are the uplink messages a Tracker follows.
 var subjects = []string{"seats.v1.*.*.birth", "seats.v1.*.*.status", "seats.v1.*.*.health", "seats.v1.*.*.occupancy"}
 
@@ -68,7 +72,8 @@ type Stats struct {
 	Received uint64            `json:"received"`
 	Applied  uint64            `json:"applied"`
 	Rejected map[Reason]uint64 `json:"rejected"`
-	Errors   uint64            `json:"errors"` // the bucket could not be written
+	Errors   uint64            `json:"errors"`  // the bucket could not be written
+	Dropped  uint64            `json:"dropped"` // not handled: this instance's queue was full (the next report replaces it)
 }
 
 // Presence is a gateway's connection state as its birth and status say.
@@ -179,7 +184,7 @@ func (t *Tracker) Run(ctx context.Context) error {
 	queues := make([]chan *nats.Msg, t.o.Workers)
 	var wg sync.WaitGroup
 	for i := range queues {
-		queues[i] = make(chan *nats.Msg, 1024)
+		queues[i] = make(chan *nats.Msg, queueLen)
 		wg.Go(func() {
 			for m := range queues[i] {
 				t.handle(ctx, m)
@@ -197,7 +202,7 @@ func (t *Tracker) Run(ctx context.Context) error {
 			select {
 			case queues[h.Sum32()%uint32(len(queues))] <- m:
 			default:
-				t.count(func(s *Stats) { s.Errors++ })
+				t.count(func(s *Stats) { s.Dropped++ })
 				t.log.Log(slog.LevelWarn, "full", "fleet: queue full, dropping a message", "subject", m.Subject)
 			}
 		})
