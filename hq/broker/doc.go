@@ -136,6 +136,17 @@
 //     (30 s); at most 1024 may be unacknowledged per subscription.
 //   - Payloads up to max_payload (1 MiB by default) pass; the protocol's
 //     limit is 256 KiB.
+//   - Every QoS 1 or 2 subscription of an MQTT client is a durable
+//     JetStream consumer on $MQTT_msgs, created while the SUBSCRIBE is
+//     handled (file storage; in a cluster a replicated Raft group) and
+//     deleted when a clean session ends. A gateway that subscribes to its
+//     three downlink topics at QoS 1 makes three. nats-server limits a
+//     stream to 1,000 consumers unless configured otherwise, which would
+//     refuse the subscriptions of the 334th gateway (0x80 in the SUBACK);
+//     Start lifts the limit (default_max_consumers -1). Nothing HQ sends
+//     goes through these consumers (seathq publishes on NATS, delivered at
+//     QoS 0, see above), yet they dominate the cost of a connection:
+//     hq/fleetbench measures it.
 //
 // # Logging and goroutines
 //

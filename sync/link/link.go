@@ -59,7 +59,12 @@ type Options struct {
 	// Will is set on every connection (the gateway's "offline" status with
 	// its boot counter); nil for none.
 	Will *Will
-	// Subscribe lists the topics subscribed (QoS 1) on every connection.
+	// Subscribe lists the topics subscribed on every connection, at QoS 0:
+	// nothing relies on the broker for downlink delivery (acks are
+	// watermarks, the journal detects gaps), and on NATS every QoS 1
+	// subscription is a JetStream consumer, in a cluster a replicated one:
+	// 15,000 of them for 5,000 gateways made connecting take minutes
+	// (hq/fleetbench; at QoS 0 the fleet connects in 14 s).
 	Subscribe []string
 	// OnConnect runs on its own goroutine after every successful
 	// connection and subscription (e.g. publish the birth message, ask
@@ -228,7 +233,7 @@ func (l *Link) connect(ctx context.Context) error {
 	if len(l.o.Subscribe) > 0 {
 		filters := map[string]byte{}
 		for _, t := range l.o.Subscribe {
-			filters[t] = 1
+			filters[t] = 0
 		}
 		tok := c.SubscribeMultiple(filters, l.handle)
 		if err := wait(ctx, tok, l.o.ConnectTimeout); err != nil {

@@ -311,6 +311,12 @@ func (d *Drainer) step(ctx context.Context, next *time.Time) (time.Duration, err
 	}
 	*next = time.Now().Add(d.interval)
 	d.mu.Lock()
+	if from == st.Delivered {
+		// Nothing was in flight: the wait for an ack starts now, not at
+		// the last ack before a quiet spell (else every first batch
+		// after one was sent twice).
+		d.lastAck = time.Now()
+	}
 	if !d.resend && d.sent == from {
 		d.sent = last
 	}

@@ -296,3 +296,26 @@ func TestResendsAtOnceOnAnAckThatDoesNotMove(t *testing.T) {
 		t.Errorf("stats %+v, want 1 resend and 3 acks", st)
 	}
 }
+
+// After a quiet spell longer than AckTimeout (a centre at night), the first
+// new batch is not sent twice: the wait for its ack starts when it goes out.
+func TestNoResendAfterAQuietSpell(t *testing.T) {
+	s := openLog(t, 10)
+	h := &hq{t: t, chain: store.GenesisHash}
+	d := outbox.New(s, h, outbox.Options{Topics: topics, Boot: 1, Key: devKey, HQKey: hqPub, Rate: 1000,
+		BatchSize: 10, AckTimeout: time.Second, Retry: 20 * time.Millisecond})
+	run(t, d)
+	waitFor(t, "the first batch", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return h.upto == 10 })
+	d.HandleAck(h.ack(t, 10, hqKey, topics.Gateway))
+	time.Sleep(1200 * time.Millisecond) // quiet for longer than AckTimeout
+	appendTaps(t, s, 5)
+	d.Notify()
+	waitFor(t, "the new batch", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return h.upto == 15 })
+	time.Sleep(300 * time.Millisecond) // less than AckTimeout: no resend due
+	h.mu.Lock()
+	n := len(h.batches)
+	h.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d batches sent, want 2 (the first new batch was resent at once)", n)
+	}
+}
