@@ -164,7 +164,14 @@ func connectMQTT(addr string, tlsConf *tls.Config) (*mqttClient, error) {
 // mustDial connects or fails the test, and disconnects on cleanup.
 func mustDial(t *testing.T, addr string, tlsConf *tls.Config, do dialOpts) (*mqttClient, bool) {
 	t.Helper()
+	// A cluster creates the MQTT streams at the first connection; on a
+	// loaded machine that connection may be closed while they are
+	// created, and a gateway would simply reconnect: so do we, for a while.
 	mc, present, err := dialMQTT(addr, tlsConf, do)
+	for deadline := time.Now().Add(15 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		mc, present, err = dialMQTT(addr, tlsConf, do)
+	}
 	if err != nil {
 		t.Fatalf("MQTT connect as %q: %v", do.clientID, err)
 	}

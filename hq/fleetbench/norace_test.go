@@ -1,0 +1,5 @@
+//go:build !race
+
+package fleetbench_test
+
+const raceEnabled = false
