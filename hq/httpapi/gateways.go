@@ -15,15 +15,8 @@ import (
 	"github.com/pkfreelance/seatgate/hq/ingest"
 	"github.com/pkfreelance/seatgate/hq/pki"
 	"github.com/pkfreelance/seatgate/hq/registry"
-	"github.com/pkfreelance/seatgate/sync/journal"
 	"github.com/pkfreelance/seatgate/sync/wire"
 )
-
-func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-func signSnapshot(key ed25519.PrivateKey, data []byte) []byte {
-	return journal.SignSnapshotFile(key, data)
-}
 
 // Gateway is one gateway as the API shows it: its enrolment, its live state
 // and what HQ holds of its event chain.

@@ -14,6 +14,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 	"github.com/pkfreelance/seatgate/hq/ledger"
 	"github.com/pkfreelance/seatgate/hq/pki"
 	"github.com/pkfreelance/seatgate/hq/registry"
+	"github.com/pkfreelance/seatgate/sync/journal"
 	"github.com/pkfreelance/seatgate/sync/wire"
 )
 
@@ -231,7 +233,7 @@ type Keys struct {
 
 func (a *api) keys(w http.ResponseWriter, r *http.Request) error {
 	pub := a.HQKey.Public().(ed25519.PublicKey)
-	writeJSON(w, http.StatusOK, Keys{HQKey: base64Std(pub), KeyID: wire.KeyID(pub), CAPEM: string(a.CA.CertPEM())})
+	writeJSON(w, http.StatusOK, Keys{HQKey: base64.StdEncoding.EncodeToString(pub), KeyID: wire.KeyID(pub), CAPEM: string(a.CA.CertPEM())})
 	return nil
 }
 
@@ -311,7 +313,7 @@ func (a *api) membership(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Seathq-Revision", strconv.FormatInt(m.Revision, 10))
 	if r.URL.Query().Get("sig") != "" {
 		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Write(signSnapshot(a.HQKey, data))
+		w.Write(journal.SignSnapshotFile(a.HQKey, data))
 		return nil
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -50,6 +50,30 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// startProcess starts bin with args, its output kept in logs; done gets its
+// exit error, then is closed. The process is killed at the end of the test,
+// and its log shown when the test failed (or E2E_LOGS is set).
+func startProcess(t *testing.T, name, bin string, args ...string) (*exec.Cmd, chan error, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill() // (an error when it has exited already)
+		<-done
+		<-done
+		if t.Failed() || os.Getenv("E2E_LOGS") != "" {
+			t.Logf("%s log (last 200 lines):\n%s", name, tail(logs.String(), 200))
+		}
+	})
+	return cmd, done, logs
+}
+
 // gw is one seatgate process and its files.
 type gw struct {
 	t       *testing.T
@@ -157,23 +181,7 @@ func (g *gw) importMembers(snapshot string) {
 // start launches the daemon and waits until /healthz answers.
 func (g *gw) start() {
 	g.t.Helper()
-	g.logs = &syncBuffer{}
-	g.cmd = exec.Command(seatgateBin, "run", "--config", g.cfgPath)
-	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
-	if err := g.cmd.Start(); err != nil {
-		g.t.Fatal(err)
-	}
-	g.done = make(chan error, 1)
-	go func(c *exec.Cmd, done chan error) { done <- c.Wait(); close(done) }(g.cmd, g.done)
-	cmd, done := g.cmd, g.done
-	g.t.Cleanup(func() {
-		cmd.Process.Kill() // (an error when it has exited already)
-		<-done
-		<-done
-		if g.t.Failed() || os.Getenv("E2E_LOGS") != "" {
-			g.t.Logf("gateway log:\n%s", g.logs.String())
-		}
-	})
+	g.cmd, g.done, g.logs = startProcess(g.t, "gateway", seatgateBin, "run", "--config", g.cfgPath)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {

@@ -58,23 +58,7 @@ func newHQ(t *testing.T, name string, replicas int, cluster string) *hqProc {
 
 func (h *hqProc) start() {
 	h.t.Helper()
-	h.logs = &syncBuffer{}
-	h.cmd = exec.Command(seathqBin, "run", "--config", h.cfgPath)
-	h.cmd.Stdout, h.cmd.Stderr = h.logs, h.logs
-	if err := h.cmd.Start(); err != nil {
-		h.t.Fatal(err)
-	}
-	h.done = make(chan error, 1)
-	go func(c *exec.Cmd, done chan error) { done <- c.Wait(); close(done) }(h.cmd, h.done)
-	cmd, done := h.cmd, h.done
-	h.t.Cleanup(func() {
-		cmd.Process.Kill() // (an error when it has exited already)
-		<-done
-		<-done
-		if h.t.Failed() || os.Getenv("E2E_LOGS") != "" {
-			h.t.Logf("seathq %s log:\n%s", h.dir, tail(h.logs.String(), 60))
-		}
-	})
+	h.cmd, h.done, h.logs = startProcess(h.t, "seathq "+h.dir, seathqBin, "run", "--config", h.cfgPath)
 }
 
 // waitReady waits until the API answers healthz.
