@@ -25,6 +25,10 @@ func TestDependencyDirection(t *testing.T) {
 		// The gateway's side of the link knows nothing of HQ's code: they
 		// share only the protocol (sync/wire).
 		{"./sync/...", []string{"github.com/pkfreelance/seatgate/hq", "github.com/nats-io/nats-server"}},
+		// The update path trusts only signatures: it knows nothing of the
+		// broker, HQ's code or the hardware (the daemon wires it).
+		{"./firmware/...", []string{"github.com/pkfreelance/seatgate/hq", "github.com/pkfreelance/seatgate/sync",
+			"github.com/pkfreelance/seatgate/device", "github.com/eclipse/paho.mqtt.golang", "github.com/nats-io/", "periph.io/"}},
 	}
 	for _, r := range rules {
 		t.Run(r.pkgs, func(t *testing.T) {

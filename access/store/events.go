@@ -37,6 +37,8 @@ type Event struct {
 	Warning      access.Warning `json:"warning"`
 	ClockTrusted bool           `json:"clock_trusted"`
 	Since        time.Time      `json:"since,omitzero"`
+	// Firmware is set on events of KindFirmware only.
+	Firmware *FirmwareReport `json:"firmware,omitempty"`
 	// Hash chains the log: see ChainHash. Set when the event is appended.
 	Hash string `json:"hash,omitempty"`
 }

@@ -53,7 +53,7 @@ const hqUsage = `Through seathq's API (--hq URL, default $SEATHQ_URL or http://1
   seatctl hq keys                           HQ's public key (a gateway's hq.hq_key) and CA
   seatctl mosquitto-acl                     Mosquitto's acl_file for the enrolled gateways (then SIGHUP mosquitto)
   seatctl nats-authorization                nats-server's authorization block, for a NATS cluster seathq joins
-`
+` + rolloutUsage
 
 // hqClient is an API client.
 type hqClient struct {
@@ -620,6 +620,11 @@ var hqTable = map[string]command{
 	"hq keys":            cmdHQKeys,
 	"mosquitto-acl":      text("mosquitto-acl", "/api/v1/mosquitto-acl"),
 	"nats-authorization": text("nats-authorization", "/api/v1/nats-authorization"),
+	"rollout start":      cmdRolloutStart,
+	"rollout status":     cmdRolloutStatus,
+	"rollout pause":      rolloutAction("pause"),
+	"rollout resume":     rolloutAction("resume"),
+	"rollout abort":      rolloutAction("abort"),
 }
 
 // cmdText prints a text document from the API.

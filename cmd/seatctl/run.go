@@ -35,7 +35,7 @@ Memberships:
   seatctl snapshot sign [--dir DIR] FILE    check FILE is a valid membership snapshot and write FILE.sig
                                             (for 'seatgate members import' at an offline centre)
   seatctl version
-` + hqUsage
+` + hqUsage + releaseUsage
 
 const hqKeyFile = "hq-signing.key"
 
@@ -50,6 +50,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		args = args[1:]
 	}
 	if ok, err := hqCommands(ctx, cmd, args[1:], stdout, stderr); ok {
+		return err
+	}
+	if ok, err := releaseCommands(ctx, cmd, args[1:], stdout, stderr); ok {
 		return err
 	}
 	switch cmd {

@@ -13,6 +13,7 @@ import (
 	_ "time/tzdata" // Asia/Karachi on a Pi with no zoneinfo
 
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
+	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
 )
 
 // version is set at link time: -ldflags "-X main.version=1.2.3".
@@ -25,6 +26,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "seatgate:", err)
 		var ce *config.Error
+		var xe *daemon.ExitError
+		if errors.As(err, &xe) {
+			os.Exit(xe.Code) // for the supervisor: switch to a new version, or roll back
+		}
 		if errors.As(err, &ce) || errors.Is(err, errUsage) {
 			os.Exit(2)
 		}

@@ -24,6 +24,8 @@ const usage = `seatgate: the seat access-control gateway of a freelancing centre
 
 Commands:
   seatgate run --config FILE             run the gateway (YAML config, see deploy/seatgate.example.yaml)
+  seatgate supervise --config FILE       what systemd runs: the gateway from its committed firmware slot,
+                                         a new version on trial, and the rollback of a failed trial
   seatgate demo [flags]                  run a gateway with emulated desks and scripted freelancers
   seatgate members import --config FILE SNAPSHOT.json
                                          load an HQ-signed membership snapshot (SNAPSHOT.json.sig beside it)
@@ -42,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "run":
 		return cmdRun(ctx, args[1:], stderr)
+	case "supervise":
+		return cmdSupervise(ctx, args[1:], stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr)
 	case "members":

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -26,7 +27,16 @@ type Config struct {
 	NATS       NATSConf `yaml:"nats"`
 	Embedded   EmbConf  `yaml:"embedded"`
 	Mosquitto  MQConf   `yaml:"mosquitto"`
+	Firmware   FWConf   `yaml:"firmware"`
 	Log        LogConf  `yaml:"log"`
+}
+
+// FWConf: where gateways download releases, and how often rollouts move.
+type FWConf struct {
+	Listen       string   `yaml:"listen"`        // HTTPS for gateways (default :8443)
+	Hosts        []string `yaml:"hosts"`         // names in its certificate (default embedded.mqtt_hosts)
+	URL          string   `yaml:"url"`           // base URL in assignments (default https://{first host}:{port})
+	RolloutEvery string   `yaml:"rollout_every"` // how often rollouts advance (default 10s)
 }
 
 // MQConf: a Mosquitto broker whose gateways HQ serves through a relay.
@@ -199,6 +209,27 @@ func (c *Config) validate() []error {
 			bad(fmt.Sprintf("embedded.mqtt_hosts[%d]", i), "%q: want a DNS name or an IP address", h)
 		}
 	}
+	f := c.Firmware
+	if f.Listen != "" {
+		if _, port, err := net.SplitHostPort(f.Listen); err != nil || port == "" {
+			bad("firmware.listen", "%q: want host:port such as :8443", f.Listen)
+		}
+	}
+	for i, h := range f.Hosts {
+		if h == "" || strings.ContainsAny(h, " /:") && net.ParseIP(h) == nil {
+			bad(fmt.Sprintf("firmware.hosts[%d]", i), "%q: want a DNS name or an IP address", h)
+		}
+	}
+	if f.URL != "" {
+		if u, err := url.Parse(f.URL); err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" && u.Path != "/" {
+			bad("firmware.url", "%q: want https://host:port (gateways fetch over TLS only)", f.URL)
+		}
+	}
+	if f.RolloutEvery != "" {
+		if d, err := time.ParseDuration(f.RolloutEvery); err != nil || d < 100*time.Millisecond || d > time.Hour {
+			bad("firmware.rollout_every", "%q: want a duration from 100ms to 1h", f.RolloutEvery)
+		}
+	}
 	return errs
 }
 
@@ -208,12 +239,16 @@ func (c *Config) options() (service.Options, error) {
 		DataDir: c.DataDir, SecretsDir: c.SecretsDir, Replicas: c.Replicas, URLs: c.NATS.URLs, NATSUser: c.NATS.User,
 		APIListen: c.API.Listen, APICert: c.API.TLSCert, APIKey: c.API.TLSKey,
 		Mosquitto: c.Mosquitto.Broker, MosquittoCA: c.Mosquitto.CA,
+		FirmwareListen: c.Firmware.Listen, FirmwareHosts: c.Firmware.Hosts, FirmwareURL: strings.TrimSuffix(c.Firmware.URL, "/"),
 		Embedded: service.Embedded{
 			ServerName: c.Embedded.ServerName, ClientListen: c.Embedded.ClientListen, MQTTListen: c.Embedded.MQTTListen,
 			MQTTHosts: c.Embedded.MQTTHosts, ClusterListen: c.Embedded.ClusterListen, ClusterName: c.Embedded.ClusterName,
 			Routes: c.Embedded.Routes, MonitorListen: c.Embedded.MonitorListen,
 			SyncAlways: len(c.Embedded.Routes) == 0,
 		},
+	}
+	if c.Firmware.RolloutEvery != "" {
+		o.RolloutEvery, _ = time.ParseDuration(c.Firmware.RolloutEvery) // validate checked it
 	}
 	if c.Embedded.SyncAlways != nil {
 		o.Embedded.SyncAlways = *c.Embedded.SyncAlways

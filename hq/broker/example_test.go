@@ -73,6 +73,7 @@ func ExampleWriteMosquittoACL() {
 	// topic write seats/v1/lhr-01/gw-1/#
 	// topic read seats/v1/lhr-01/gw-1/ack
 	// topic read seats/v1/lhr-01/gw-1/journal
+	// topic read seats/v1/lhr-01/gw-1/firmware
 	// topic read seats/v1/lhr-01/journal
 }
 
@@ -84,6 +85,6 @@ func ExampleGatewayIdentity_Rights() {
 	fmt.Println("subscribe:", r.Subscribe)
 	// Output:
 	// user:      CN=lhr-01.gw-1
-	// publish:   [seats.v1.lhr-01.gw-1.>] except [seats.v1.lhr-01.gw-1.ack seats.v1.lhr-01.gw-1.journal]
-	// subscribe: [seats.v1.lhr-01.gw-1.ack seats.v1.lhr-01.gw-1.journal seats.v1.lhr-01.journal]
+	// publish:   [seats.v1.lhr-01.gw-1.>] except [seats.v1.lhr-01.gw-1.ack seats.v1.lhr-01.gw-1.journal seats.v1.lhr-01.gw-1.firmware]
+	// subscribe: [seats.v1.lhr-01.gw-1.ack seats.v1.lhr-01.gw-1.journal seats.v1.lhr-01.gw-1.firmware seats.v1.lhr-01.journal]
 }

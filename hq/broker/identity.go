@@ -53,8 +53,10 @@ type Rights struct {
 //	                                       health, occupancy, journal.want)
 //	  except   seats.v1.{c}.{g}.ack        its own downlink, so that it cannot
 //	           seats.v1.{c}.{g}.journal    inject messages HQ is meant to send
+//	           seats.v1.{c}.{g}.firmware
 //	subscribe  seats.v1.{c}.{g}.ack        acknowledgements
 //	           seats.v1.{c}.{g}.journal    catch-up entries and snapshots
+//	           seats.v1.{c}.{g}.firmware   firmware assignments
 //	           seats.v1.{c}.journal        the centre's journal
 //
 // Nothing on $MQTT.> is granted: see the package documentation.
@@ -62,8 +64,8 @@ func (g GatewayIdentity) Rights() Rights {
 	up := "seats.v1." + g.Centre + "." + g.Gateway
 	return Rights{
 		Publish:     []string{up + ".>"},
-		PublishDeny: []string{up + ".ack", up + ".journal"},
-		Subscribe:   []string{up + ".ack", up + ".journal", "seats.v1." + g.Centre + ".journal"},
+		PublishDeny: []string{up + ".ack", up + ".journal", up + ".firmware"},
+		Subscribe:   []string{up + ".ack", up + ".journal", up + ".firmware", "seats.v1." + g.Centre + ".journal"},
 	}
 }
 

@@ -32,8 +32,9 @@ func TestGatewayRights(t *testing.T) {
 	got := broker.GatewayIdentity{Centre: "lhr-01", Gateway: "gw-1"}.Rights()
 	want := broker.Rights{
 		Publish:     []string{"seats.v1.lhr-01.gw-1.>"},
-		PublishDeny: []string{"seats.v1.lhr-01.gw-1.ack", "seats.v1.lhr-01.gw-1.journal"},
-		Subscribe:   []string{"seats.v1.lhr-01.gw-1.ack", "seats.v1.lhr-01.gw-1.journal", "seats.v1.lhr-01.journal"},
+		PublishDeny: []string{"seats.v1.lhr-01.gw-1.ack", "seats.v1.lhr-01.gw-1.journal", "seats.v1.lhr-01.gw-1.firmware"},
+		Subscribe: []string{"seats.v1.lhr-01.gw-1.ack", "seats.v1.lhr-01.gw-1.journal", "seats.v1.lhr-01.gw-1.firmware",
+			"seats.v1.lhr-01.journal"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Rights:\ngot  %+v\nwant %+v", got, want)

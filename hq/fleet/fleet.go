@@ -108,7 +108,10 @@ type Gateway struct {
 	Presence  *Presence        `json:"presence,omitempty"`
 	Health    *HealthReport    `json:"health,omitempty"`
 	Occupancy *OccupancyReport `json:"occupancy,omitempty"`
-	LastSeen  time.Time        `json:"last_seen,omitzero"` // HQ's clock at the last message of any kind
+	// Firmware is the last step of a firmware update the gateway logged
+	// (from its outbox events, so none is missed).
+	Firmware *FirmwareReport `json:"firmware,omitempty"`
+	LastSeen time.Time       `json:"last_seen,omitzero"` // HQ's clock at the last message of any kind
 }
 
 // Gateway states.
@@ -278,6 +281,12 @@ func (t *Tracker) load(e jetstream.KeyValueEntry) {
 		if !del {
 			g.Occupancy = new(OccupancyReport)
 			err = json.Unmarshal(e.Value(), g.Occupancy)
+		}
+	case "firmware":
+		g.Firmware = nil
+		if !del {
+			g.Firmware = new(FirmwareReport)
+			err = json.Unmarshal(e.Value(), g.Firmware)
 		}
 	}
 	if err != nil {
@@ -526,6 +535,10 @@ func (t *Tracker) view(g *Gateway) Gateway {
 		o.Seats = slices.Clone(o.Seats)
 		v.Occupancy = &o
 		v.LastSeen = later(v.LastSeen, o.Received)
+	}
+	if g.Firmware != nil {
+		f := *g.Firmware
+		v.Firmware = &f
 	}
 	switch {
 	case v.Presence == nil && v.LastSeen.IsZero():

@@ -29,11 +29,13 @@ import (
 
 	"github.com/pkfreelance/seatgate/access"
 	"github.com/pkfreelance/seatgate/hq/authority"
+	hqfirmware "github.com/pkfreelance/seatgate/hq/firmware"
 	"github.com/pkfreelance/seatgate/hq/fleet"
 	"github.com/pkfreelance/seatgate/hq/ingest"
 	"github.com/pkfreelance/seatgate/hq/ledger"
 	"github.com/pkfreelance/seatgate/hq/pki"
 	"github.com/pkfreelance/seatgate/hq/registry"
+	"github.com/pkfreelance/seatgate/hq/rollout"
 	"github.com/pkfreelance/seatgate/sync/journal"
 	"github.com/pkfreelance/seatgate/sync/wire"
 )
@@ -56,6 +58,8 @@ type Deps struct {
 	Fleet     *fleet.Tracker
 	Ledger    *ledger.Ledger
 	Ingester  *ingest.Ingester
+	Firmware  *hqfirmware.Store
+	Rollouts  *rollout.Store
 	Logger    *slog.Logger
 	// ServiceUser is HQ's own user on the brokers (default "seathq").
 	ServiceUser string
@@ -103,6 +107,17 @@ func Handler(d Deps) (http.Handler, error) {
 	auth("POST /api/v1/gateways/{centre}/{gateway}/certificate", a.certificate)
 	auth("GET /api/v1/nats-authorization", a.natsAuthorization)
 	auth("GET /api/v1/mosquitto-acl", a.mosquittoACL)
+	if d.Firmware != nil {
+		fw := hqfirmware.APIHandler(d.Firmware)
+		for _, p := range []string{"POST /api/v1/firmware/roots", "GET /api/v1/firmware/releases",
+			"POST /api/v1/firmware/releases", "DELETE /api/v1/firmware/releases/{version}"} {
+			auth(p, func(w http.ResponseWriter, r *http.Request) error { fw.ServeHTTP(w, r); return nil })
+		}
+	}
+	auth("POST /api/v1/rollouts", a.startRollout)
+	auth("GET /api/v1/rollouts", a.rollouts)
+	auth("GET /api/v1/rollouts/{id}", a.rolloutStatus)
+	auth("POST /api/v1/rollouts/{id}/{action}", a.rolloutAction)
 	return mux, nil
 }
 
@@ -150,10 +165,14 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = he.status
 	case errors.As(err, &mbe):
 		status = http.StatusRequestEntityTooLarge
-	case errors.Is(err, authority.ErrInvalid), errors.Is(err, registry.ErrInvalid), errors.Is(err, wire.ErrTopic):
+	case errors.Is(err, authority.ErrInvalid), errors.Is(err, registry.ErrInvalid), errors.Is(err, wire.ErrTopic),
+		errors.Is(err, rollout.ErrInvalid):
 		status = http.StatusBadRequest
-	case errors.Is(err, authority.ErrNotFound), errors.Is(err, registry.ErrNotFound):
+	case errors.Is(err, authority.ErrNotFound), errors.Is(err, registry.ErrNotFound), errors.Is(err, rollout.ErrNotFound),
+		errors.Is(err, hqfirmware.ErrNotFound):
 		status = http.StatusNotFound
+	case errors.Is(err, rollout.ErrConflict), errors.Is(err, hqfirmware.ErrConflict):
+		status = http.StatusConflict
 	case errors.Is(err, authority.ErrCardTaken), errors.Is(err, authority.ErrPlanInUse), errors.Is(err, registry.ErrExists):
 		status = http.StatusConflict
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoStreamResponse),

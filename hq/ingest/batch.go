@@ -83,9 +83,11 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte) {
 	case vStored:
 		in.stats.add(func(s *Stats) { s.Stored++; s.Events += uint64(r.events) })
 		in.ack(t, b.Boot, r.head.Seq)
+		in.stored(ctx, t, b.Events)
 	case vDuplicate:
 		in.stats.add(func(s *Stats) { s.Duplicates++ })
 		in.ack(t, b.Boot, r.head.Seq)
+		in.stored(ctx, t, b.Events) // the first time may have died before telling
 	case vGap:
 		in.stats.add(func(s *Stats) { s.Gaps++ })
 		in.recordAnomaly(ctx, t, Anomaly{Kind: AnomalyGap, Seq: r.head.Seq + 1, Boot: b.Boot,
@@ -100,6 +102,13 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte) {
 			}
 		})
 		in.recordAnomaly(ctx, t, *r.anomaly)
+	}
+}
+
+// stored tells Options.OnStored about events now in EVENTS.
+func (in *Ingester) stored(ctx context.Context, t wire.Topics, events []store.Event) {
+	if in.o.OnStored != nil {
+		in.o.OnStored(ctx, t.Centre, t.Gateway, events)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"github.com/pkfreelance/seatgate/hq/internal/ratelog"
 	"hash/fnv"
 	"log/slog"
 	"sync"
@@ -13,6 +12,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/hq/internal/ratelog"
 )
 
 // Options configure an Ingester. The zero value of every field is a usable
@@ -52,6 +54,11 @@ type Options struct {
 	LogEvery time.Duration
 	// Now is the clock for anomaly and head times (default time.Now).
 	Now func() time.Time
+	// OnStored, if set, is called after the events of a batch are stored
+	// and acknowledged (again when a duplicate of the batch arrives, since
+	// an instance may have died in between): it must be idempotent and
+	// quick. seathq uses it to follow firmware updates.
+	OnStored func(ctx context.Context, centre, gateway string, events []store.Event)
 }
 
 func (o Options) withDefaults() Options {

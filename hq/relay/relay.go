@@ -38,7 +38,7 @@ var (
 		"seats/v1/+/+/" + wire.KindEvents, "seats/v1/+/+/" + wire.KindBirth, "seats/v1/+/+/" + wire.KindStatus,
 		"seats/v1/+/+/" + wire.KindHealth, "seats/v1/+/+/" + wire.KindOccupancy, "seats/v1/+/+/journal/want",
 	}
-	downlinkSubjects = []string{"seats.v1.*.*." + wire.KindAck, "seats.v1.*.*.journal", "seats.v1.*.journal"}
+	downlinkSubjects = []string{"seats.v1.*.*." + wire.KindAck, "seats.v1.*.*.journal", "seats.v1.*.journal", "seats.v1.*.*." + wire.KindFirmware}
 )
 
 // Options configure a Relay.

@@ -32,6 +32,7 @@ import (
 
 	"github.com/pkfreelance/seatgate/hq/authority"
 	"github.com/pkfreelance/seatgate/hq/broker"
+	hqfirmware "github.com/pkfreelance/seatgate/hq/firmware"
 	"github.com/pkfreelance/seatgate/hq/fleet"
 	"github.com/pkfreelance/seatgate/hq/httpapi"
 	"github.com/pkfreelance/seatgate/hq/ingest"
@@ -39,6 +40,7 @@ import (
 	"github.com/pkfreelance/seatgate/hq/pki"
 	"github.com/pkfreelance/seatgate/hq/registry"
 	"github.com/pkfreelance/seatgate/hq/relay"
+	"github.com/pkfreelance/seatgate/hq/rollout"
 	"github.com/pkfreelance/seatgate/sync/identity"
 )
 
@@ -77,8 +79,16 @@ type Options struct {
 
 	// APIListen is the HTTP API's address (default 127.0.0.1:8480); with
 	// APICert and APIKey it serves HTTPS.
-	APIListen        string
-	APICert, APIKey  string
+	APIListen       string
+	APICert, APIKey string
+	// FirmwareListen is the HTTPS address gateways download artifacts
+	// from (default ":8443"); its certificate is issued from the CA for
+	// FirmwareHosts (default Embedded.MQTTHosts). FirmwareURL is the base
+	// URL put in assignments (default https://{first host}:{port}).
+	FirmwareListen   string
+	FirmwareHosts    []string
+	FirmwareURL      string
+	RolloutEvery     time.Duration // how often rollouts advance (default 10 s)
 	Logger           *slog.Logger
 	StartTimeout     time.Duration // for the broker, the cluster's leader and the buckets (default 2 min)
 	CatchUpEntries   int           // see authority.Options
@@ -112,12 +122,18 @@ type Service struct {
 	Ingester  *ingest.Ingester
 	Ledger    *ledger.Ledger
 	Relay     *relay.Relay // nil without Options.Mosquitto
+	Firmware  *hqfirmware.Store
+	Rollouts  *rollout.Store
 	CA        *pki.CA
 	HQKey     identity.Key
 	Token     string
 
 	api     *http.Server
 	apiAddr string
+
+	firmwareSrv  *http.Server
+	firmwareAddr string
+	firmwareURL  string
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -146,6 +162,9 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 	}
 	if o.APIListen == "" {
 		o.APIListen = "127.0.0.1:8480"
+	}
+	if o.FirmwareListen == "" {
+		o.FirmwareListen = ":8443"
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Service{o: o, lg: o.Logger, cancel: cancel}
@@ -210,7 +229,8 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("seathq: %w", err)
 	}
-	if s.Ingester, err = ingest.New(s.JS, s.NC, s.Registry, s.HQKey.Private, ingest.Options{Replicas: o.Replicas, Logger: s.lg}); err != nil {
+	if s.Ingester, err = ingest.New(s.JS, s.NC, s.Registry, s.HQKey.Private, ingest.Options{Replicas: o.Replicas, Logger: s.lg,
+		OnStored: s.firmwareEvents}); err != nil {
 		return nil, fmt.Errorf("seathq: %w", err)
 	}
 	if s.Ledger, err = ledger.New(s.JS, ledger.Options{Replicas: o.Replicas, Logger: s.lg}); err != nil {
@@ -229,6 +249,9 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 		if err := s.startRelay(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.startFirmware(ctx, setupCtx); err != nil {
+		return nil, err
 	}
 	chains, err := s.JS.KeyValue(setupCtx, ingest.ChainsBucket)
 	if err != nil {
@@ -440,6 +463,7 @@ func (s *Service) startAPI(chains jetstream.KeyValue) error {
 	h, err := httpapi.Handler(httpapi.Deps{
 		Token: s.Token, HQKey: s.HQKey.Private, CA: s.CA, NC: s.NC, Chains: chains,
 		Authority: s.Authority, Registry: s.Registry, Fleet: s.Fleet, Ledger: s.Ledger, Ingester: s.Ingester, Logger: s.lg,
+		Firmware: s.Firmware, Rollouts: s.Rollouts,
 		ServiceUser: s.o.NATSUser,
 	})
 	if err != nil {
@@ -483,6 +507,9 @@ func (s *Service) Close() error {
 		ctx, done := context.WithTimeout(context.Background(), 5*time.Second)
 		s.api.Shutdown(ctx)
 		done()
+	}
+	if s.firmwareSrv != nil {
+		s.firmwareSrv.Close()
 	}
 	if s.Relay != nil {
 		s.Relay.Close()

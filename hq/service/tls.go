@@ -19,11 +19,22 @@ import (
 // (and re-issued when it has less than 30 days left), with the CA as the
 // only client CA.
 func (s *Service) mqttTLS() (*tls.Config, error) {
-	certPath := filepath.Join(s.o.SecretsDir, MQTTCertFile)
-	keyPath := filepath.Join(s.o.SecretsDir, MQTTKeyFile)
+	certPEM, keyPEM, err := s.serverCert(MQTTCertFile, MQTTKeyFile, s.o.Embedded.MQTTHosts, "MQTT listener")
+	if err != nil {
+		return nil, err
+	}
+	return pki.ServerTLSConfig(certPEM, keyPEM, s.CA.CertPool())
+}
+
+// serverCert returns the certificate and key kept in the secrets directory
+// under certName and keyName, issuing them from the CA for hosts (default:
+// the host name, localhost and 127.0.0.1) when they are missing or have
+// less than 30 days left.
+func (s *Service) serverCert(certName, keyName string, hosts []string, what string) (certPEM, keyPEM []byte, err error) {
+	certPath := filepath.Join(s.o.SecretsDir, certName)
+	keyPath := filepath.Join(s.o.SecretsDir, keyName)
 	cert, err := pki.ReadCertFile(certPath)
 	if err != nil || time.Until(cert.NotAfter) < 30*24*time.Hour {
-		hosts := s.o.Embedded.MQTTHosts
 		if len(hosts) == 0 {
 			name, _ := os.Hostname()
 			hosts = []string{"localhost", "127.0.0.1"}
@@ -33,25 +44,23 @@ func (s *Service) mqttTLS() (*tls.Config, error) {
 		}
 		certPEM, keyPEM, err := s.CA.IssueServer(hosts, 825*24*time.Hour)
 		if err != nil {
-			return nil, fmt.Errorf("seathq: MQTT certificate: %w", err)
+			return nil, nil, fmt.Errorf("seathq: %s certificate: %w", what, err)
 		}
 		if err := pki.WriteFileAtomic(keyPath, keyPEM, 0o600); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := pki.WriteFileAtomic(certPath, certPEM, 0o644); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		s.lg.Info("issued the MQTT listener's certificate", "hosts", hosts, "path", certPath)
+		s.lg.Info("issued a certificate", "for", what, "hosts", hosts, "path", certPath)
 	}
-	certPEM, err := os.ReadFile(certPath)
-	if err != nil {
-		return nil, err
+	if certPEM, err = os.ReadFile(certPath); err != nil {
+		return nil, nil, err
 	}
-	keyPEM, err := os.ReadFile(keyPath)
-	if err != nil {
-		return nil, err
+	if keyPEM, err = os.ReadFile(keyPath); err != nil {
+		return nil, nil, err
 	}
-	return pki.ServerTLSConfig(certPEM, keyPEM, s.CA.CertPool())
+	return certPEM, keyPEM, nil
 }
 
 // startRelay serves the gateways of a Mosquitto broker: HQ connects to it

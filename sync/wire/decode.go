@@ -197,6 +197,7 @@ func typeName(v any) string {
 // included, exactly as spelled.
 var keys = jsonKeys(
 	EventBatch{}, Birth{}, Status{}, Health{}, Occupancy{}, JournalWant{}, Ack{}, journalEntryJSON{}, SnapshotChunk{},
+	FirmwareAssign{},
 )
 
 // jsonKeys collects the JSON keys of the struct types of vs and of the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,6 +165,29 @@ func FuzzParseTopic(f *testing.F) {
 		}
 		if rebuilt != topic || !strings.HasPrefix(topic, wire.Prefix+"/") {
 			t.Fatalf("ParseTopic(%q) = %q, %q, %q, which rebuilds %q", topic, c, g, kind, rebuilt)
+		}
+	})
+}
+
+func FuzzDecodeFirmwareAssign(f *testing.F) {
+	a := firmwareAssign()
+	fuzzDecode(f, wire.DecodeFirmwareAssign, signedSeed(f, &a), mustEncode(f, firmwareAssign()))
+}
+
+func FuzzParseWindow(f *testing.F) {
+	for _, s := range []string{"02:00-05:00", "22:00-06:00", "00:00-00:00", "24:00-01:00", "2:00-5:00", "+1:00-02:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		start, end, err := wire.ParseWindow(s)
+		if err != nil {
+			return
+		}
+		if start == end || start < 0 || end < 0 || start >= 24*60 || end >= 24*60 {
+			t.Fatalf("ParseWindow(%q) = %d, %d", s, start, end)
+		}
+		if s2 := fmt.Sprintf("%02d:%02d-%02d:%02d", start/60, start%60, end/60, end%60); s2 != s {
+			t.Fatalf("ParseWindow(%q) reads as %q", s, s2)
 		}
 	})
 }

@@ -89,6 +89,12 @@ func ack() wire.Ack {
 	return wire.Ack{V: wire.Version, Centre: "lhr-01", Gateway: "gw-1", Boot: 7, Upto: 150}
 }
 
+func firmwareAssign() wire.FirmwareAssign {
+	return wire.FirmwareAssign{V: wire.Version, Centre: "lhr-01", Gateway: "gw-1", Rollout: "r-142",
+		Manifest: []byte(`{"signed":{},"signatures":[]}`), URLs: []string{"https://hq.example:8443/firmware/v1/ab/artifact"},
+		Window: "02:00-05:00", Issued: at("2026-11-04 10:00:00")}
+}
+
 func birth() wire.Birth {
 	return wire.Birth{
 		V: wire.Version, Centre: "lhr-01", Gateway: "gw-1", Boot: 7, Firmware: "1.4.2",

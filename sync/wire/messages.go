@@ -79,6 +79,20 @@ type Health struct {
 	ReadersTotal  int       `json:"readers_total"`
 	ClockTrusted  bool      `json:"clock_trusted"`  // the wall clock is not behind the time floor
 	MembershipRev int64     `json:"membership_rev"` // revision of the membership in force; 0 when none
+	// Update is the firmware update in progress or last finished; absent
+	// when the gateway was never assigned one.
+	Update *UpdateHealth `json:"update,omitempty"`
+}
+
+// UpdateHealth is the update part of Health: the phase of the state
+// machine (docs/firmware.md) and, while downloading, chunks done of total.
+type UpdateHealth struct {
+	Phase   string `json:"phase"`
+	Version string `json:"version,omitempty"`
+	Rollout string `json:"rollout,omitempty"`
+	Done    int    `json:"done,omitempty"`
+	Total   int    `json:"total,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 // Occupancy is the live state of every seat (topic Occupancy, retained,

@@ -18,6 +18,7 @@ const (
 	KindOccupancy   = "occupancy"    // uplink Occupancy
 	KindJournalWant = "journal/want" // uplink JournalWant
 	KindAck         = "ack"          // downlink Ack
+	KindFirmware    = "firmware"     // downlink FirmwareAssign
 	KindJournal     = "journal"      // downlink JournalEntry: per centre (no gateway), or catch-up (gateway set; entries or SnapshotChunks)
 )
 
@@ -137,7 +138,7 @@ func ParseTopic(topic string) (centre, gateway, kind string, err error) {
 	case len(parts) == 3:
 		centre, gateway, kind = parts[0], parts[1], parts[2]
 		switch kind {
-		case KindEvents, KindBirth, KindStatus, KindHealth, KindOccupancy, KindAck, KindJournal:
+		case KindEvents, KindBirth, KindStatus, KindHealth, KindOccupancy, KindAck, KindJournal, KindFirmware:
 		default:
 			return bad("unknown kind %q", kind)
 		}

@@ -1,9 +1,11 @@
 package wire_test
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pkfreelance/seatgate/sync/wire"
 )
@@ -122,6 +124,66 @@ func TestNATSMapping(t *testing.T) {
 	for _, subject := range []string{"", "a..b", ".a", "a.", "a/b.c", "a.>.b", "a.b*", "a.+", "a.#", "a.b c"} {
 		if s, err := wire.MQTTTopic(subject); !errors.Is(err, wire.ErrTopic) {
 			t.Errorf("MQTTTopic(%q) = %q, %v; want ErrTopic", subject, s, err)
+		}
+	}
+}
+
+func TestFirmwareTopicAndWindow(t *testing.T) {
+	tp := wire.Topics{Centre: "lhr-01", Gateway: "gw-1"}
+	c, g, k, err := wire.ParseTopic(tp.Firmware())
+	if err != nil || c != "lhr-01" || g != "gw-1" || k != wire.KindFirmware {
+		t.Fatalf("ParseTopic(%q) = %q %q %q %v", tp.Firmware(), c, g, k, err)
+	}
+	s, e, err := wire.ParseWindow("22:30-05:00")
+	if err != nil || s != 22*60+30 || e != 5*60 {
+		t.Fatalf("ParseWindow = %d %d %v", s, e, err)
+	}
+	loc := time.FixedZone("PKT", 5*3600)
+	for _, c := range []struct {
+		hhmm string
+		in   bool
+	}{{"22:29", false}, {"22:30", true}, {"23:59", true}, {"00:00", true}, {"04:59", true}, {"05:00", false}, {"12:00", false}} {
+		tm, _ := time.ParseInLocation("15:04", c.hhmm, loc)
+		if got := wire.InWindow(tm, s, e); got != c.in {
+			t.Errorf("InWindow(%s) = %v, want %v", c.hhmm, got, c.in)
+		}
+	}
+	for _, bad := range []string{"", "02:00", "02:00-02:00", "2:00-05:00", "02:00-24:00", "02:60-03:00", "02:00-05:00x"} {
+		if _, _, err := wire.ParseWindow(bad); err == nil {
+			t.Errorf("ParseWindow(%q) accepted", bad)
+		}
+	}
+}
+
+func TestFirmwareAssignRoundTrip(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	m := wire.FirmwareAssign{V: wire.Version, Centre: "lhr-01", Gateway: "gw-1", Rollout: "r-1",
+		Manifest: []byte(`{"signed":{}}`), Roots: [][]byte{[]byte("{}")}, URLs: []string{"https://hq:8443/a"},
+		Window: "02:00-05:00", Issued: time.Date(2026, 11, 4, 10, 0, 0, 0, time.UTC)}
+	if err := wire.Sign(priv, &m); err != nil {
+		t.Fatal(err)
+	}
+	b, err := wire.Encode(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := wire.DecodeFirmwareAssign(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wire.Verify(priv.Public().(ed25519.PublicKey), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []func(*wire.FirmwareAssign){
+		func(m *wire.FirmwareAssign) { m.URLs = []string{"http://hq/a"} },
+		func(m *wire.FirmwareAssign) { m.Manifest = nil },
+		func(m *wire.FirmwareAssign) { m.Window = "2-5" },
+		func(m *wire.FirmwareAssign) { m.Rollout = "R 1" },
+	} {
+		c := m
+		bad(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v validated", c)
 		}
 	}
 }

@@ -97,6 +97,18 @@ func (m Health) Validate() error {
 	if m.ReadersTotal < m.ReadersOK {
 		return invalid(msg, "readers_total", "%d, less than readers_ok %d", m.ReadersTotal, m.ReadersOK)
 	}
+	if u := m.Update; u != nil {
+		if err := first(token(msg, "update.phase", u.Phase, 16),
+			notNegative(msg, "update.done", int64(u.Done)), notNegative(msg, "update.total", int64(u.Total))); err != nil {
+			return err
+		}
+		switch {
+		case u.Done > u.Total:
+			return invalid(msg, "update.done", "%d, more than update.total %d", u.Done, u.Total)
+		case len(u.Version) > 64 || len(u.Rollout) > 32 || len(u.Detail) > 200:
+			return invalid(msg, "update", "version, rollout or detail too long")
+		}
+	}
 	return nil
 }
 

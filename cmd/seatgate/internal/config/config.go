@@ -39,6 +39,7 @@ type Config struct {
 	Policy   Policy   `yaml:"policy"`
 	Emulator Emulator `yaml:"emulator"`
 	HQ       HQ       `yaml:"hq"`
+	Firmware Firmware `yaml:"firmware"`
 
 	// Readers are the desks' card readers. At least one; ids and seats are
 	// unique.
@@ -84,6 +85,41 @@ type HQ struct {
 	// keeps serving desks; undelivered events are never dropped.
 	DiskQuotaMB int `yaml:"disk_quota_mb"`
 	MinFreeMB   int `yaml:"min_free_mb"`
+}
+
+// Firmware configures updates (docs/firmware.md). Without Root the
+// gateway takes no updates; HQ's assignments are then logged and ignored.
+// Updates need `seatgate supervise` as the service's command (the A/B
+// slots and the trial live under DataDir/firmware).
+type Firmware struct {
+	// Root is the root metadata file shipped with the gateway
+	// ("/etc/seatgate/firmware-root.json"): the only release keys the
+	// gateway trusts are those it, or a root it vouches for, lists.
+	Root string `yaml:"root"`
+	// Channel is the release channel this gateway follows. Default "stable".
+	Channel string `yaml:"channel"`
+	// Hardware is the board ("rpi4", "rpi5", "cm4"); a release for named
+	// boards is refused by others. Empty: only releases for any board.
+	Hardware string `yaml:"hardware"`
+	// Window is when downloads may run, local time, "HH:MM-HH:MM"
+	// (crossing midnight is fine). Empty: any time.
+	Window string `yaml:"window"`
+	// RateKBps caps the download in KiB/s. 0: no cap.
+	RateKBps int `yaml:"rate_kbps"`
+	// Peers are other gateways of the centre that may serve chunks
+	// ("http://10.0.0.12:8090"). They are untrusted: every chunk is
+	// checked against the signed manifest, and HQ is the fallback.
+	Peers []string `yaml:"peers,omitempty"`
+	// Serve is the LAN address on which this gateway serves the chunks it
+	// holds to its peers (":8090"). Empty: it does not serve.
+	Serve string `yaml:"serve"`
+	// StartJitter is the most a download waits before its first request,
+	// at random, so that a centre's gateways (and a fleet) do not all
+	// start at once. 0 to 1h. Default 30s.
+	StartJitter Duration `yaml:"start_jitter"`
+	// Dwell is how long the new version's health must hold on trial
+	// before it commits. 10s to 24h. Default 5m.
+	Dwell Duration `yaml:"dwell"`
 }
 
 // HTTP configures the owner dashboard and API.
@@ -200,7 +236,8 @@ func Default() *Config {
 			WarnDays:     5,
 			ScanInterval: Duration(5 * time.Millisecond),
 		},
-		HQ: HQ{Retention: Duration(720 * time.Hour), BatchSize: 100, BatchesPerSecond: 20, DiskQuotaMB: 1024, MinFreeMB: 200},
+		HQ:       HQ{Retention: Duration(720 * time.Hour), BatchSize: 100, BatchesPerSecond: 20, DiskQuotaMB: 1024, MinFreeMB: 200},
+		Firmware: Firmware{Channel: "stable", Dwell: Duration(5 * time.Minute), StartJitter: Duration(30 * time.Second)},
 	}
 }
 

@@ -128,6 +128,7 @@ func (c *Config) validate(v *validator) {
 	}
 	c.Policy.validate(v)
 	c.HQ.validate(v)
+	c.Firmware.validate(v)
 	if len(c.Readers) == 0 {
 		v.errorf("readers", "at least one reader is required")
 	}
@@ -149,6 +150,42 @@ func (p *Policy) validate(v *validator) {
 	}
 	if p.RelayHold < 0 {
 		v.errorf("policy.relay_hold", "must not be negative, got %v", p.RelayHold)
+	}
+}
+
+var (
+	channelRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
+	windowRE  = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+func (f *Firmware) validate(v *validator) {
+	if !channelRE.MatchString(f.Channel) {
+		v.errorf("firmware.channel", "want 1 to 32 of a-z, 0-9, '.', '_' and '-', got %s", quote(f.Channel))
+	}
+	if f.Hardware != "" && !channelRE.MatchString(f.Hardware) {
+		v.errorf("firmware.hardware", "want a board name such as rpi4, got %s", quote(f.Hardware))
+	}
+	if f.Window != "" && (!windowRE.MatchString(f.Window) || f.Window[:5] == f.Window[6:]) {
+		v.errorf("firmware.window", "want HH:MM-HH:MM (24-hour, start and end different) such as 01:00-06:00, got %s", quote(f.Window))
+	}
+	if f.RateKBps < 0 || f.RateKBps > 1<<20 {
+		v.errorf("firmware.rate_kbps", "want 0 (no cap) to %d, got %d", 1<<20, f.RateKBps)
+	}
+	for i, p := range f.Peers {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
+			v.errorf(fmt.Sprintf("firmware.peers[%d]", i), "want http://host:port or https://host:port, got %s", quote(p))
+		}
+	}
+	if f.Serve != "" {
+		if _, port, err := net.SplitHostPort(f.Serve); err != nil || port == "" {
+			v.errorf("firmware.serve", "want host:port such as :8090, got %s", quote(f.Serve))
+		}
+	}
+	if f.StartJitter < 0 || f.StartJitter > Duration(time.Hour) {
+		v.errorf("firmware.start_jitter", "want 0s to 1h, got %v", f.StartJitter)
+	}
+	if f.Dwell < Duration(10*time.Second) || f.Dwell > Duration(24*time.Hour) {
+		v.errorf("firmware.dwell", "want 10s to 24h, got %v", f.Dwell)
 	}
 }
 

@@ -41,8 +41,13 @@ type Gateway struct {
 	desks   map[string]*desk.Desk
 	emu     *emulator
 	clock   *wallClock
-	hq      *hqLink // nil without hq.broker
+	hq      *hqLink  // nil without hq.broker
+	fw      *updater // nil without firmware.root
 	ln      net.Listener
+
+	exitMu   sync.Mutex
+	exitCode int    // set by stopWith
+	stop     func() // cancels Run
 }
 
 // DBFile is the database's name inside the data directory.
@@ -95,6 +100,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		}
 		g.hq.health = g.readerHealth
 		g.gate.onEvent = func(store.Event) { g.hq.eventLogged() }
+	}
+	if g.fw, err = newUpdater(g, loc); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("firmware: %w", err)
+	}
+	if g.hq != nil {
+		g.hq.fw = g.fw
 	}
 	if g.emu != nil {
 		g.emu.gate = g.gate
@@ -156,6 +168,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	g.exitMu.Lock()
+	g.stop = cancel
+	code := g.exitCode
+	g.exitMu.Unlock()
+	if code != 0 {
+		cancel()
+	}
 
 	var apiEmu api.Emulator
 	if g.emu != nil {
@@ -184,6 +203,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.hq != nil {
 		g.hq.run(ctx, &wg)
 	}
+	if g.fw != nil {
+		goRun(func() { _ = g.fw.agent.Run(ctx) })
+		if addr := g.cfg.Firmware.Serve; addr != "" {
+			goRun(func() {
+				if err := g.fw.serveChunks(ctx, addr); err != nil {
+					g.log.Error("firmware chunk server", "err", err)
+				}
+			})
+		}
+	}
 
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(g.ln) }()
@@ -204,6 +233,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	g.log.Info("gateway stopped")
+	g.exitMu.Lock()
+	code = g.exitCode
+	g.exitMu.Unlock()
+	if err == nil && code != 0 {
+		err = &ExitError{Code: code}
+	}
 	return err
 }
 

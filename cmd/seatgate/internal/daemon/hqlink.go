@@ -42,6 +42,7 @@ type hqLink struct {
 	link    *link.Link
 	drain   *outbox.Drainer
 	journal *journal.Applier
+	fw      *updater // nil without firmware.root
 
 	occupancyDirty atomic.Bool
 	rejected       atomic.Uint64 // downlink messages refused
@@ -77,7 +78,7 @@ func newHQLink(g *Gateway) (*hqLink, error) {
 	h.link, err = link.New(link.Options{
 		Broker: h.cfg.Broker, ClientID: h.topics.Centre + "_" + h.topics.Gateway, TLS: tlsConf,
 		Will:      &link.Will{Topic: h.topics.Status(), Payload: offline, QoS: 1, Retained: true},
-		Subscribe: []string{h.topics.Ack(), h.topics.Journal(), h.topics.JournalCatchUp()},
+		Subscribe: []string{h.topics.Ack(), h.topics.Journal(), h.topics.JournalCatchUp(), h.topics.Firmware()},
 		OnConnect: h.onConnect,
 		Logger:    h.log,
 	})
@@ -184,6 +185,12 @@ func (h *hqLink) dispatch(ctx context.Context) {
 				err = h.journal.HandleEntry(ctx, m.Payload)
 			case h.topics.JournalCatchUp():
 				err = h.journal.HandleCatchUp(ctx, m.Payload)
+			case h.topics.Firmware():
+				if h.fw == nil {
+					err = fmt.Errorf("firmware assignment ignored: updates are off (firmware.root is not set)")
+				} else {
+					err = h.fw.handleAssign(h.topics, m.Payload)
+				}
 			default:
 				err = fmt.Errorf("unexpected topic %s", m.Topic)
 			}
@@ -303,6 +310,9 @@ func (h *hqLink) publishHealth(ctx context.Context, now time.Time) {
 	}
 	if h.health != nil {
 		hl.ReadersOK, hl.ReadersTotal, hl.ClockTrusted = h.health()
+	}
+	if h.fw != nil {
+		hl.Update = h.fw.health()
 	}
 	h.publish(ctx, h.topics.Health(), 0, false, &hl)
 }

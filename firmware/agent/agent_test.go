@@ -1,0 +1,413 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/firmware/agent"
+	"github.com/pkfreelance/seatgate/firmware/fetch"
+	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/state"
+)
+
+// keys is a release manager: a root key and a release key it vouches for.
+type keys struct {
+	root, rel ed25519.PrivateKey
+	rootJSON  []byte
+}
+
+func newKeys(t *testing.T) keys {
+	t.Helper()
+	_, root, _ := release.GenerateKey()
+	relPub, rel, _ := release.GenerateKey()
+	now := time.Now()
+	doc, err := release.SignRoot(release.Root{Version: 1, Expires: now.Add(365 * 24 * time.Hour),
+		RootKeys: []release.Key{release.NewKey(root.Public().(ed25519.PublicKey), time.Time{})}, RootThreshold: 1,
+		ReleaseKeys: []release.Key{release.NewKey(relPub, now.Add(90*24*time.Hour))}}, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys{root: root, rel: rel, rootJSON: doc}
+}
+
+// artifact is a release built and signed by k.
+type artifact struct {
+	data     []byte
+	manifest release.Manifest
+	signed   []byte
+}
+
+func (k keys) build(t *testing.T, version string, size int, edit func(*release.Manifest), key ed25519.PrivateKey) artifact {
+	t.Helper()
+	data := make([]byte, size)
+	rand.Read(data)
+	m, err := release.Build(bytes.NewReader(data), release.Manifest{Product: release.ProductBinary, Version: version,
+		Channel: "stable", Arch: "linux/arm64", ChunkSize: 64 << 10, Created: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(&m)
+	}
+	if key == nil {
+		key = k.rel
+	}
+	signed, err := release.SignManifest(m, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return artifact{data: data, manifest: m, signed: signed}
+}
+
+// backend is backend A reduced to files: the slot and its bitmap.
+type backend struct {
+	dir    string
+	st     *state.File
+	mu     sync.Mutex
+	trial  int
+	commit int
+}
+
+func (b *backend) Prepare(m release.Manifest) (string, string, error) {
+	return filepath.Join(b.dir, "slot"), filepath.Join(b.dir, "slot.bitmap"), nil
+}
+
+func (b *backend) RequestTrial(now time.Time) error {
+	b.mu.Lock()
+	b.trial++
+	b.mu.Unlock()
+	_, err := b.st.Update(func(s *state.State) error { s.Slot = "b"; s.Enter(now, state.Ready, "verified"); return nil })
+	return err
+}
+
+func (b *backend) Commit(now time.Time) error {
+	b.mu.Lock()
+	b.commit++
+	b.mu.Unlock()
+	_, err := b.st.Update(func(s *state.State) error {
+		s.Floor = s.Version
+		s.Enter(now, state.Committed, "health held")
+		return nil
+	})
+	return err
+}
+
+// eventLog is the gateway's event log reduced to the firmware reports.
+type eventLog struct {
+	mu      sync.Mutex
+	last    uint64
+	reports []store.FirmwareReport
+}
+
+func (l *eventLog) FirmwareReported() (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last, nil
+}
+
+func (l *eventLog) LogFirmware(r store.FirmwareReport, _ time.Time) (store.Event, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.Seq <= l.last {
+		return store.Event{}, store.ErrReported
+	}
+	l.last = r.Seq
+	l.reports = append(l.reports, r)
+	return store.Event{Kind: store.KindFirmware, Firmware: &r}, nil
+}
+
+func (l *eventLog) phases() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, r := range l.reports {
+		out = append(out, r.Phase)
+	}
+	return out
+}
+
+type harness struct {
+	t     *testing.T
+	k     keys
+	dir   string
+	st    *state.File
+	be    *backend
+	log   *eventLog
+	exits chan int
+	srv   *httptest.Server
+	serve map[string][]byte // path → body
+	mu    sync.Mutex
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := state.Open(filepath.Join(dir, "firmware"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, k: newKeys(t), dir: dir, st: st, be: &backend{dir: dir, st: st}, log: &eventLog{},
+		exits: make(chan int, 4), serve: map[string][]byte{}}
+	if err := os.WriteFile(filepath.Join(dir, "root.json"), h.k.rootJSON, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		b, ok := h.serve[r.URL.Path]
+		h.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeContent(w, r, "artifact", time.Time{}, bytes.NewReader(b))
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *harness) host(a artifact) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := "/firmware/v1/" + a.manifest.SHA256 + "/artifact"
+	h.serve[p] = a.data
+	return h.srv.URL + p
+}
+
+func (h *harness) config(running string, trial bool) agent.Config {
+	return agent.Config{
+		State: h.st, Backend: h.be, RootFile: filepath.Join(h.dir, "root.json"),
+		Target: release.Target{Product: release.ProductBinary, Arch: "linux/arm64", Channel: "stable", Running: running},
+		Fetch:  fetch.Options{Client: h.srv.Client(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		Trial:  trial, Dwell: 100 * time.Millisecond, HealthEvery: 10 * time.Millisecond, FailAfter: 50 * time.Millisecond,
+		Exit: func(code int) { h.exits <- code }, Log: h.log,
+	}
+}
+
+// run starts an agent until the test ends.
+func (h *harness) run(c agent.Config) *agent.Agent {
+	h.t.Helper()
+	a, err := agent.New(c)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	h.t.Cleanup(func() { cancel(); <-done })
+	return a
+}
+
+func (h *harness) waitExit(want int) {
+	h.t.Helper()
+	select {
+	case got := <-h.exits:
+		if got != want {
+			h.t.Fatalf("exit %d, want %d", got, want)
+		}
+	case <-time.After(20 * time.Second):
+		s, _ := h.st.Load()
+		h.t.Fatalf("no exit %d; state %s %q", want, s.Phase, s.Detail)
+	}
+}
+
+func (h *harness) waitPhase(p state.Phase) state.State {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := h.st.Load()
+		if err == nil && s.Phase == p {
+			return s
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("phase %s never came; state %s %q", p, s.Phase, s.Detail)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestAssignmentDownloadsVerifiesAndAsksForTheSwitch(t *testing.T) {
+	h := newHarness(t)
+	a := h.run(h.config("1.0.0", false))
+	art := h.k.build(t, "1.1.0", 300<<10, nil, nil)
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, URLs: []string{h.host(art)}})
+	h.waitExit(agent.ExitUpdate)
+	got, err := os.ReadFile(filepath.Join(h.dir, "slot"))
+	if err != nil || !bytes.Equal(got, art.data) {
+		t.Fatalf("slot holds %d bytes (err %v), want the %d-byte artifact", len(got), err, len(art.data))
+	}
+	s := h.waitPhase(state.Ready)
+	if s.Version != "1.1.0" || s.Rollout != "r-1" || s.From != "1.0.0" {
+		t.Errorf("state %+v", s)
+	}
+	// Every step reached the event log once, in order.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.HasSuffix(strings.Join(h.log.phases(), " "), "ready") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ph := strings.Join(h.log.phases(), " ")
+	if !strings.HasPrefix(ph, "waiting downloading") || !strings.HasSuffix(ph, "ready") {
+		t.Errorf("reported phases %q, want waiting, downloading…, ready", ph)
+	}
+	// The same assignment again changes nothing.
+	before := len(h.log.phases())
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, URLs: []string{h.host(art)}})
+	time.Sleep(50 * time.Millisecond)
+	if n := len(h.log.phases()); n != before {
+		t.Errorf("a repeated assignment logged %d more steps", n-before)
+	}
+}
+
+func TestRefusedAssignments(t *testing.T) {
+	h := newHarness(t)
+	_, stranger, _ := release.GenerateKey()
+	good := h.k.build(t, "1.1.0", 70<<10, nil, nil)
+	tampered := bytes.Replace(good.signed, []byte(`"1.1.0"`), []byte(`"1.9.0"`), 1)
+	cases := []struct {
+		name   string
+		signed []byte
+		want   string
+	}{
+		{"bad signature", tampered, "manifest refused"},
+		{"unknown key", h.k.build(t, "1.1.0", 70<<10, nil, stranger).signed, "manifest refused"},
+		{"older version", h.k.build(t, "0.9.0", 70<<10, nil, nil).signed, "not above"},
+		{"other architecture", h.k.build(t, "1.2.0", 70<<10, func(m *release.Manifest) { m.Arch = "linux/amd64" }, nil).signed, "built for"},
+		{"expired", h.k.build(t, "1.3.0", 70<<10, func(m *release.Manifest) {
+			m.Created, m.Expires = time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour)
+		}, nil).signed, "manifest refused"},
+		{"garbage", []byte("{not json"), "manifest refused"},
+	}
+	a := h.run(h.config("1.0.0", false))
+	for i, c := range cases {
+		a.Assign(agent.Assignment{Rollout: "r-" + string(rune('a'+i)), Manifest: c.signed, URLs: []string{h.srv.URL + "/x"}})
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			s, _ := h.st.Load()
+			if s.Phase == state.Failed && s.Rollout == "r-"+string(rune('a'+i)) {
+				if !strings.Contains(s.Detail, c.want) {
+					t.Errorf("%s: detail %q, want it to say %q", c.name, s.Detail, c.want)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not refused; state %s %q", c.name, s.Phase, s.Detail)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "slot")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused release was written to the slot (%v)", err)
+	}
+	select {
+	case c := <-h.exits:
+		t.Errorf("exit %d after refused assignments", c)
+	default:
+	}
+	// HQ re-sending a refused assignment does not flood the log.
+	s, _ := h.st.Load()
+	n := len(s.History)
+	last := cases[len(cases)-1]
+	for range 3 {
+		a.Assign(agent.Assignment{Rollout: "r-" + string(rune('a'+len(cases)-1)), Manifest: last.signed, URLs: []string{h.srv.URL + "/x"}})
+	}
+	time.Sleep(50 * time.Millisecond)
+	if s, _ := h.st.Load(); len(s.History) != n {
+		t.Errorf("repeating a refused assignment added %d history entries", len(s.History)-n)
+	}
+}
+
+func TestDownloadNotFoundFailsWithoutLooping(t *testing.T) {
+	h := newHarness(t)
+	a := h.run(h.config("1.0.0", false))
+	art := h.k.build(t, "1.1.0", 70<<10, nil, nil)
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, URLs: []string{h.srv.URL + "/gone"}})
+	s := h.waitPhase(state.Failed)
+	if !strings.Contains(s.Detail, "download failed") {
+		t.Errorf("detail %q", s.Detail)
+	}
+}
+
+func TestTrialCommitsWhenHealthHolds(t *testing.T) {
+	h := newHarness(t)
+	art := h.k.build(t, "1.1.0", 70<<10, nil, nil)
+	h.st.Update(func(s *state.State) error {
+		s.Manifest, s.Version, s.SHA256 = art.signed, "1.1.0", art.manifest.SHA256
+		s.Enter(time.Now(), state.Trial, "started by the supervisor")
+		return nil
+	})
+	h.run(h.config("1.1.0", true))
+	h.waitPhase(state.Committed)
+	select {
+	case c := <-h.exits:
+		t.Errorf("exit %d during a healthy trial", c)
+	default:
+	}
+}
+
+func TestTrialFailingHealthAsksForRollback(t *testing.T) {
+	h := newHarness(t)
+	h.st.Update(func(s *state.State) error { s.Version = "1.1.0"; s.Enter(time.Now(), state.Trial, ""); return nil })
+	c := h.config("1.1.0", true)
+	c.Health = func() error { return errors.New("2 of 6 readers answering") }
+	h.run(c)
+	h.waitExit(agent.ExitRollback)
+	s, _ := h.st.Load()
+	if !strings.Contains(s.Detail, "2 of 6 readers") || s.Phase != state.Trial {
+		t.Errorf("state %s %q: want the trial's reason recorded for the supervisor", s.Phase, s.Detail)
+	}
+	if h.be.commit != 0 {
+		t.Error("committed a failing trial")
+	}
+}
+
+func TestDownloadResumesAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	art := h.k.build(t, "1.1.0", 200<<10, nil, nil)
+	url := h.host(art)
+	// A previous run recorded the assignment and died before finishing.
+	h.st.Update(func(s *state.State) error {
+		s.Rollout, s.Manifest, s.Version, s.SHA256, s.URLs = "r-1", art.signed, "1.1.0", art.manifest.SHA256, []string{url}
+		s.Enter(time.Now(), state.Downloading, "downloading 1/4 chunks")
+		return nil
+	})
+	h.run(h.config("1.0.0", false))
+	h.waitExit(agent.ExitUpdate)
+	if got, _ := os.ReadFile(filepath.Join(h.dir, "slot")); !bytes.Equal(got, art.data) {
+		t.Fatal("the resumed download did not complete the artifact")
+	}
+}
+
+func TestRootRotationFromHQ(t *testing.T) {
+	h := newHarness(t)
+	// Root version 2 lists a new release key; the manifest is signed by it.
+	newPub, newRel, _ := release.GenerateKey()
+	root := h.k.root
+	root2, err := release.SignRoot(release.Root{Version: 2, Expires: time.Now().Add(365 * 24 * time.Hour),
+		RootKeys: []release.Key{release.NewKey(root.Public().(ed25519.PublicKey), time.Time{})}, RootThreshold: 1,
+		ReleaseKeys: []release.Key{release.NewKey(newPub, time.Now().Add(90*24*time.Hour))}}, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	art := h.k.build(t, "1.1.0", 70<<10, nil, newRel)
+	a := h.run(h.config("1.0.0", false))
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, Roots: [][]byte{root2}, URLs: []string{h.host(art)}})
+	h.waitExit(agent.ExitUpdate)
+	// The new root is kept for the next start.
+	if _, err := agent.New(h.config("1.0.0", false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "firmware", "roots", "2.json")); err != nil {
+		t.Errorf("root version 2 not kept: %v", err)
+	}
+}
