@@ -28,7 +28,7 @@ type keys struct {
 	rootJSON  []byte
 }
 
-func newKeys(t *testing.T) keys {
+func newKeys(t testing.TB) keys {
 	t.Helper()
 	_, root, _ := release.GenerateKey()
 	relPub, rel, _ := release.GenerateKey()
@@ -49,12 +49,16 @@ type artifact struct {
 	signed   []byte
 }
 
-func (k keys) build(t *testing.T, version string, size int, edit func(*release.Manifest), key ed25519.PrivateKey) artifact {
+func (k keys) build(t testing.TB, version string, size int, edit func(*release.Manifest), key ed25519.PrivateKey) artifact {
 	t.Helper()
 	data := make([]byte, size)
 	rand.Read(data)
+	chunk := int64(64 << 10) // several chunks in a small test artifact
+	if size >= 1<<20 {
+		chunk = release.DefaultChunkSize
+	}
 	m, err := release.Build(bytes.NewReader(data), release.Manifest{Product: release.ProductBinary, Version: version,
-		Channel: "stable", Arch: "linux/arm64", ChunkSize: 64 << 10, Created: time.Now()})
+		Channel: "stable", Arch: "linux/arm64", ChunkSize: chunk, Created: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +143,7 @@ func (l *eventLog) phases() []string {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	k     keys
 	dir   string
 	st    *state.File
@@ -151,7 +155,7 @@ type harness struct {
 	mu    sync.Mutex
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := state.Open(filepath.Join(dir, "firmware"))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,8 +159,21 @@ func newFWGateway(t *testing.T, f *fwHQ, factory string) *fwGateway {
 	t.Helper()
 	g := newGW(t)
 	enrolGateway(t, f.hqProc, g, "e2e-centre", "gw-1")
-	fw := fmt.Sprintf("firmware:\n  root: %s\n  dwell: 10s\n  start_jitter: 0s\n  rate_kbps: 8192\n",
-		filepath.Join(f.keys, "root-1.json"))
+	// A malicious mirror on the centre's LAN: it answers every range with
+	// other bytes. The gateway must drop it and fetch from HQ.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var from, to int64
+		if _, err := fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &from, &to); err != nil || to < from {
+			http.Error(w, "range please", http.StatusRequestedRangeNotSatisfiable)
+			return
+		}
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", from, to))
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(bytes.Repeat([]byte{0xEE}, int(to-from+1)))
+	}))
+	t.Cleanup(evil.Close)
+	fw := fmt.Sprintf("firmware:\n  root: %s\n  dwell: 10s\n  start_jitter: 0s\n  rate_kbps: 8192\n  peers: [%s]\n",
+		filepath.Join(f.keys, "root-1.json"), evil.URL)
 	a, err := os.OpenFile(g.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +301,9 @@ func TestFirmwareUpdateEndToEnd(t *testing.T) {
 		return g.version() == "1.1.0" && g.state().Phase == "committed"
 	})
 	t.Logf("assignment to committed update: %v", took)
+	if !strings.Contains(g.supLogs.String(), `rejected="map[peer 1:1]"`) {
+		t.Errorf("the malicious mirror's chunk was not rejected (no rejected=\"map[peer 1:1]\" in the log)")
+	}
 	waitUntil(t, "rollout r-110 completed", 30*time.Second, func() bool {
 		st := f.rolloutStatus(t, "r-110")
 		return st.State == "completed" && st.Counts.Succeeded == 1
@@ -398,5 +415,4 @@ func TestFirmwareUpdateEndToEnd(t *testing.T) {
 	if bytes.Contains([]byte(g.supLogs.String()), []byte("panic:")) {
 		t.Errorf("a panic in the logs")
 	}
-	_ = http.StatusOK
 }
