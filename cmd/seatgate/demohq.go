@@ -27,7 +27,7 @@ func startDemoHQ(ctx context.Context, cfg *config.Config, snapshot []byte, lg *s
 	dir := filepath.Join(cfg.DataDir, "hq")
 	hq, err := service.Start(ctx, service.Options{
 		DataDir: filepath.Join(dir, "data"), SecretsDir: filepath.Join(dir, "secrets"),
-		APIListen: "127.0.0.1:0", Logger: lg.With("part", "hq"),
+		APIListen: "127.0.0.1:0", FirmwareListen: "127.0.0.1:0", Logger: lg.With("part", "hq"),
 		Embedded: service.Embedded{ClientListen: "127.0.0.1:0", MQTTListen: "127.0.0.1:0", MQTTHosts: []string{"127.0.0.1", "localhost"}},
 	})
 	if err != nil {

@@ -52,8 +52,8 @@
 //     version is rolled back. So an image that never comes up is booted at
 //     most 1 + MaxReArms times.
 //   - RolledBack, but booted from the other partition: a Rollback was cut
-//     before its reboot; it reboots into the committed partition. A trial
-//     left armed by a cut rollback is disarmed.
+//     before its reboot; it reboots into the committed partition, once per
+//     boot. A trial left armed by a cut rollback is disarmed.
 //   - Anything else changes nothing.
 //
 // Whatever the sequence of crashes and power cuts, autoboot.txt always

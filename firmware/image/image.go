@@ -76,10 +76,10 @@ type Backend struct {
 // write and precedes what it announces, or (pointCommitWritten) lies
 // between a Commit's two writes.
 const (
-	pointTrialRecorded = "trial-recorded"  // RequestTrial: Trial written, not yet armed
-	pointCommitWritten = "commit-written"  // Commit: autoboot.txt committed, state not yet
-	pointRolledBack    = "rolled-back"     // Rollback: RolledBack written, not yet rebooted
-	pointReconciled    = "reconciled-"     // Reconcile: decision written, not yet acted on (+ the action)
+	pointTrialRecorded = "trial-recorded" // RequestTrial: Trial written, not yet armed
+	pointCommitWritten = "commit-written" // Commit: autoboot.txt committed, state not yet
+	pointRolledBack    = "rolled-back"    // Rollback: RolledBack written, not yet rebooted
+	pointReconciled    = "reconciled-"    // Reconcile: decision written, not yet acted on (+ the action)
 )
 
 // Open checks c, opens the state file in c.Dir and reads autoboot.txt
@@ -400,11 +400,14 @@ func (b *Backend) leave() error {
 	return nil
 }
 
-// rollBack refuses the trial's version for good.
+// rollBack refuses the trial's version for good. The boot ID is cleared:
+// Reconcile records there the boot that tried to leave the trial's
+// partition.
 func rollBack(st *state.State, now time.Time, detail string) {
 	if st.Version != "" && !st.Refuses(st.Version) {
 		st.Refused = append(st.Refused, st.Version)
 	}
+	st.BootID = ""
 	st.Enter(now, state.RolledBack, truncate(detail, maxDetail))
 }
 

@@ -136,8 +136,12 @@ func (b *Backend) situation(now time.Time) (situation, error) {
 //
 //   - Ready: backend B never leaves it on disk (RequestTrial records Ready
 //     and Trial at once), so it is another backend's: Failed.
-//   - RolledBack: booted from the uncommitted partition, leave it (a
-//     rollback cut before its reboot); else disarm a trial left armed.
+//   - RolledBack, booted from the uncommitted partition: a rollback was
+//     cut before its reboot; leave the partition. Only once per boot (the
+//     boot ID is recorded first): if that start dies too, the next one
+//     only disarms, and the refused image runs until the next boot, which
+//     is the committed partition's, rather than the gateway restarting
+//     for ever. Otherwise, disarm a trial left armed.
 //   - Trial naming no partition of this system: roll back.
 //   - Trial whose partition autoboot.txt commits: complete the commit.
 //   - Trial, booted from its partition with the tryboot flag: the trial.
@@ -157,7 +161,8 @@ func decide(st *state.State, s situation) action {
 		return actNone
 	case state.RolledBack:
 		switch {
-		case s.booted != s.committed:
+		case s.booted != s.committed && st.BootID != s.boot:
+			st.BootID = s.boot // once per boot: see decide's documentation
 			return actLeave
 		case s.armed:
 			return actDisarm
@@ -171,7 +176,10 @@ func decide(st *state.State, s situation) action {
 	switch {
 	case !ok:
 		rollBack(st, s.now, fmt.Sprintf("the trial names partition %q, not %d or %d", st.Slot, s.slots[0], s.slots[1]))
-		return actLeave
+		if s.booted != s.committed {
+			return actLeave
+		}
+		return actDisarm
 
 	case slot == s.committed:
 		completeCommit(st, s.now, fmt.Sprintf("version %s committed in partition %d (completed at start)", st.Version, slot))

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pkfreelance/seatgate/access/store"
@@ -23,23 +24,37 @@ const (
 	FirmwareKeyFile  = "firmware-server.key"
 )
 
-// startFirmware opens the release store and the rollouts, serves the
-// artifacts over HTTPS, and runs the rollout controller.
-func (s *Service) startFirmware(ctx, setupCtx context.Context) error {
-	err := retry(setupCtx, func(actx context.Context) (err error) {
-		s.Firmware, err = hqfirmware.NewStore(actx, s.JS, s.o.Replicas)
-		return err
+// openFirmware opens the release store and the rollouts, both at once:
+// on a new cluster every stream waits for its own leader election, so
+// Start runs this alongside the other buckets' set-up.
+func (s *Service) openFirmware(setupCtx context.Context) error {
+	var fwErr, roErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		fwErr = retry(setupCtx, func(actx context.Context) (err error) {
+			s.Firmware, err = hqfirmware.NewStore(actx, s.JS, s.o.Replicas, hqfirmware.WithLogger(s.lg))
+			return err
+		})
 	})
-	if err != nil {
-		return fmt.Errorf("seathq: firmware store: %w", err)
-	}
-	err = retry(setupCtx, func(actx context.Context) (err error) {
-		s.Rollouts, err = rollout.NewStore(actx, s.JS, s.o.Replicas)
-		return err
+	wg.Go(func() {
+		roErr = retry(setupCtx, func(actx context.Context) (err error) {
+			s.Rollouts, err = rollout.NewStore(actx, s.JS, s.o.Replicas)
+			return err
+		})
 	})
-	if err != nil {
-		return fmt.Errorf("seathq: rollouts: %w", err)
+	wg.Wait()
+	if fwErr != nil {
+		return fmt.Errorf("seathq: firmware store: %w", fwErr)
 	}
+	if roErr != nil {
+		return fmt.Errorf("seathq: rollouts: %w", roErr)
+	}
+	return nil
+}
+
+// startFirmware serves the artifacts over HTTPS and runs the rollout
+// controller (after openFirmware).
+func (s *Service) startFirmware(ctx context.Context) error {
 	hosts := s.o.FirmwareHosts
 	if len(hosts) == 0 {
 		hosts = s.o.Embedded.MQTTHosts

@@ -214,6 +214,13 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 		s.Registry.OnChange(s.syncGateways)
 		s.syncGateways()
 	}
+	firmwareOpened := make(chan error, 1)
+	go func() { firmwareOpened <- s.openFirmware(setupCtx) }()
+	defer func() {
+		if firmwareOpened != nil { // an early return: wait for it before Close
+			<-firmwareOpened
+		}
+	}()
 	err = retry(setupCtx, func(actx context.Context) (err error) {
 		s.Fleet, err = fleet.New(actx, s.JS, s.NC, s.Registry, fleet.Options{Replicas: o.Replicas, Logger: s.lg, Silent: o.FleetSilentAfter})
 		return err
@@ -250,7 +257,12 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 			return nil, err
 		}
 	}
-	if err := s.startFirmware(ctx, setupCtx); err != nil {
+	err = <-firmwareOpened
+	firmwareOpened = nil
+	if err != nil {
+		return nil, err
+	}
+	if err := s.startFirmware(ctx); err != nil {
 		return nil, err
 	}
 	chains, err := s.JS.KeyValue(setupCtx, ingest.ChainsBucket)

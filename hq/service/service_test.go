@@ -34,7 +34,7 @@ func startHQ(t *testing.T) *service.Service {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := service.Start(context.Background(), service.Options{
-		DataDir: dir + "/data", SecretsDir: dir + "/secrets", APIListen: "127.0.0.1:0",
+		DataDir: dir + "/data", SecretsDir: dir + "/secrets", APIListen: "127.0.0.1:0", FirmwareListen: "127.0.0.1:0",
 		Embedded: service.Embedded{ClientListen: "127.0.0.1:0", MQTTListen: "127.0.0.1:0"},
 		Logger:   ingesttest.TestLogger(t),
 	})

@@ -63,8 +63,7 @@ type fwHQ struct {
 
 func newFWHQ(t *testing.T) *fwHQ {
 	t.Helper()
-	fwAddr := freePort(t)
-	h := newHQ(t, "hq-fw", 1, fmt.Sprintf("firmware:\n  listen: %s\n  hosts: [127.0.0.1]\n  rollout_every: 500ms\n", fwAddr))
+	h := newHQ(t, "hq-fw", 1, "")
 	h.start()
 	h.waitReady()
 	f := &fwHQ{hqProc: h, keys: filepath.Join(h.dir, "release-keys")}

@@ -33,6 +33,10 @@ secrets_dir: %s
 replicas: %d
 api:
   listen: %s
+firmware:
+  listen: %s
+  hosts: [127.0.0.1]
+  rollout_every: 500ms
 embedded:
   server_name: %s
   client_listen: %s
@@ -49,7 +53,7 @@ func newHQ(t *testing.T, name string, replicas int, cluster string) *hqProc {
 	apiAddr, mqttAddr := freePort(t), freePort(t)
 	h.api, h.mqtt = "http://"+apiAddr, mqttAddr
 	cfg := fmt.Sprintf(seathqConfig, filepath.Join(dir, "data"), filepath.Join(dir, "secrets"), replicas,
-		apiAddr, name, freePort(t), mqttAddr, cluster)
+		apiAddr, freePort(t), name, freePort(t), mqttAddr, cluster)
 	if err := os.WriteFile(h.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +68,7 @@ func (h *hqProc) start() {
 // waitReady waits until the API answers healthz.
 func (h *hqProc) waitReady() {
 	h.t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(150 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-h.done:

@@ -92,6 +92,11 @@ type HQ struct {
 // Updates need `seatgate supervise` as the service's command (the A/B
 // slots and the trial live under DataDir/firmware).
 type Firmware struct {
+	// Backend is how a release is installed: "slots" (default: A/B slots
+	// for the seatgate binary in DataDir, run by 'seatgate supervise') or
+	// "tryboot" (full A/B boot images on a Raspberry Pi, see Tryboot).
+	Backend string  `yaml:"backend"`
+	Tryboot Tryboot `yaml:"tryboot"`
 	// Root is the root metadata file shipped with the gateway
 	// ("/etc/seatgate/firmware-root.json"): the only release keys the
 	// gateway trusts are those it, or a root it vouches for, lists.
@@ -120,6 +125,24 @@ type Firmware struct {
 	// Dwell is how long the new version's health must hold on trial
 	// before it commits. 10s to 24h. Default 5m.
 	Dwell Duration `yaml:"dwell"`
+}
+
+// Firmware backends.
+const (
+	BackendSlots   = "slots"
+	BackendTryboot = "tryboot"
+)
+
+// Tryboot configures backend "tryboot" (docs/firmware.md, backend B).
+type Tryboot struct {
+	// BootDir is where the FAT partition holding autoboot.txt is mounted.
+	// Default "/boot/firmware".
+	BootDir string `yaml:"boot_dir"`
+	// DeviceTree is the running device tree. Default "/proc/device-tree".
+	DeviceTree string `yaml:"device_tree"`
+	// Partitions maps the two slots' boot partition numbers to their
+	// block devices: {2: /dev/mmcblk0p2, 3: /dev/mmcblk0p3}.
+	Partitions map[int]string `yaml:"partitions,omitempty"`
 }
 
 // HTTP configures the owner dashboard and API.
@@ -237,7 +260,8 @@ func Default() *Config {
 			ScanInterval: Duration(5 * time.Millisecond),
 		},
 		HQ:       HQ{Retention: Duration(720 * time.Hour), BatchSize: 100, BatchesPerSecond: 20, DiskQuotaMB: 1024, MinFreeMB: 200},
-		Firmware: Firmware{Channel: "stable", Dwell: Duration(5 * time.Minute), StartJitter: Duration(30 * time.Second)},
+		Firmware: Firmware{Backend: BackendSlots, Channel: "stable", Dwell: Duration(5 * time.Minute), StartJitter: Duration(30 * time.Second),
+			Tryboot: Tryboot{BootDir: "/boot/firmware", DeviceTree: "/proc/device-tree"}},
 	}
 }
 

@@ -159,6 +159,25 @@ var (
 )
 
 func (f *Firmware) validate(v *validator) {
+	switch f.Backend {
+	case BackendSlots:
+	case BackendTryboot:
+		if len(f.Tryboot.Partitions) != 2 {
+			v.errorf("firmware.tryboot.partitions", "want the two slots' partitions, such as {2: /dev/mmcblk0p2, 3: /dev/mmcblk0p3}; got %d", len(f.Tryboot.Partitions))
+		}
+		for n, dev := range f.Tryboot.Partitions {
+			if n < 1 || n > 63 || !strings.HasPrefix(dev, "/") {
+				v.errorf("firmware.tryboot.partitions", "partition %d: %s: want a number from 1 to 63 and an absolute device path", n, quote(dev))
+			}
+		}
+		for _, k := range []struct{ key, val string }{{"boot_dir", f.Tryboot.BootDir}, {"device_tree", f.Tryboot.DeviceTree}} {
+			if !strings.HasPrefix(k.val, "/") {
+				v.errorf("firmware.tryboot."+k.key, "want an absolute path, got %s", quote(k.val))
+			}
+		}
+	default:
+		v.errorf("firmware.backend", "want %s or %s, got %s", BackendSlots, BackendTryboot, quote(f.Backend))
+	}
 	if !channelRE.MatchString(f.Channel) {
 		v.errorf("firmware.channel", "want 1 to 32 of a-z, 0-9, '.', '_' and '-', got %s", quote(f.Channel))
 	}

@@ -13,14 +13,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/firmware/agent"
 	"github.com/pkfreelance/seatgate/firmware/fetch"
+	"github.com/pkfreelance/seatgate/firmware/image"
 	"github.com/pkfreelance/seatgate/firmware/release"
 	"github.com/pkfreelance/seatgate/firmware/slots"
 	"github.com/pkfreelance/seatgate/firmware/state"
+	"github.com/pkfreelance/seatgate/firmware/tryboot"
 	"github.com/pkfreelance/seatgate/sync/wire"
 )
 
@@ -52,31 +56,76 @@ func (e *ExitError) Error() string {
 // the chunk server.
 type updater struct {
 	agent *agent.Agent
-	slots *slots.Slots
+	state *state.File
+	paths func(slot string) (target, bitmap string) // where a slot's artifact and bitmap are
 	loc   *time.Location
 	hqKey ed25519.PublicKey
 }
 
-// newUpdater builds the agent when firmware.root is set.
+// newUpdater builds the agent when firmware.root is set. A backend that
+// cannot start turns updates off (logged); the desks are served anyway.
 func newUpdater(g *Gateway, loc *time.Location) (*updater, error) {
 	fc := g.cfg.Firmware
 	if fc.Root == "" {
 		return nil, nil
 	}
-	if fault == "crash-at-start" && os.Getenv(slots.EnvTrial) == "1" {
+	dir := filepath.Join(g.cfg.DataDir, FirmwareDir)
+	u := &updater{loc: loc}
+	var (
+		backend agent.Backend
+		trial   bool
+		product = release.ProductBinary
+		exit    = g.stopWith
+	)
+	switch fc.Backend {
+	case config.BackendTryboot:
+		ib, err := image.Open(image.Config{Dir: dir, Logger: g.log.With("component", "firmware"),
+			Tryboot: tryboot.Config{BootDir: fc.Tryboot.BootDir, DeviceTree: fc.Tryboot.DeviceTree,
+				Partitions: fc.Tryboot.Partitions, Reboot: tryboot.SystemReboot}})
+		if err != nil {
+			g.log.Error("firmware updates are off: the tryboot backend cannot start", "err", err)
+			return nil, nil
+		}
+		if trial, err = ib.Reconcile(time.Now()); err != nil {
+			g.log.Error("firmware: reconciling the boot with the update state", "err", err)
+		}
+		backend, product, u.state = ib, release.ProductImage, ib.State()
+		u.paths = func(slot string) (string, string) {
+			n, _ := strconv.Atoi(slot)
+			return fc.Tryboot.Partitions[n], filepath.Join(dir, "image.bitmap")
+		}
+		exit = func(code int) {
+			if code == agent.ExitRollback {
+				if err := ib.Rollback(time.Now(), ""); err != nil {
+					g.log.Error("firmware: rollback", "err", err)
+				}
+			}
+			// ExitUpdate: RequestTrial has asked for the tryboot reboot.
+			g.stopWith(code)
+		}
+	default:
+		if os.Getenv(slots.EnvSlot) == "" {
+			// Switching needs the supervisor: without it a stop for the
+			// switch would only restart this same binary.
+			g.log.Warn("firmware updates are off: the gateway does not run under 'seatgate supervise' (deploy/systemd/seatgate.service)")
+			return nil, nil
+		}
+		sl, err := slots.Open(dir)
+		if err != nil {
+			return nil, err
+		}
+		backend, u.state, u.paths = sl, sl.State(), sl.Paths
+		trial = os.Getenv(slots.EnvTrial) == "1"
+	}
+	if fault == "crash-at-start" && trial {
 		return nil, errors.New("fault injected at link time: crash at start")
 	}
-	sl, err := slots.Open(filepath.Join(g.cfg.DataDir, FirmwareDir))
-	if err != nil {
-		return nil, err
-	}
-	u := &updater{slots: sl, loc: loc}
 	if g.cfg.HQ.HQKey != "" {
 		if b, err := base64.StdEncoding.DecodeString(g.cfg.HQ.HQKey); err == nil && len(b) == ed25519.PublicKeySize {
 			u.hqKey = b
 		}
 	}
-	client := &http.Client{Timeout: 2 * time.Minute}
+	client := &http.Client{} // firmware/fetch bounds each chunk request (ChunkTimeout)
 	if g.cfg.HQ.CA != "" {
 		caPEM, err := os.ReadFile(g.cfg.HQ.CA)
 		if err != nil {
@@ -101,17 +150,16 @@ func newUpdater(g *Gateway, loc *time.Location) (*updater, error) {
 		}
 		fo.Window = windowFunc(start, end, loc)
 	}
-	trial := os.Getenv(slots.EnvTrial) == "1"
 	var dbCheck error
 	if trial {
 		// The database must be consistent for the new version to commit.
 		dbCheck = g.store.Check()
 	}
 	a, err := agent.New(agent.Config{
-		State:    sl.State(),
-		Backend:  sl,
+		State:    u.state,
+		Backend:  backend,
 		RootFile: fc.Root,
-		Target: release.Target{Product: release.ProductBinary, Arch: Arch(), Channel: fc.Channel,
+		Target: release.Target{Product: product, Arch: Arch(), Channel: fc.Channel,
 			Hardware: fc.Hardware, Running: g.opts.Version},
 		Fetch: fo,
 		Peers: fc.Peers,
@@ -132,7 +180,7 @@ func newUpdater(g *Gateway, loc *time.Location) (*updater, error) {
 		Dwell:       time.Duration(fc.Dwell),
 		HealthEvery: min(5*time.Second, time.Duration(fc.Dwell)/10),
 		FailAfter:   min(time.Minute, time.Duration(fc.Dwell)/2),
-		Exit:        g.stopWith,
+		Exit:        exit,
 		Log:         &firmwareLog{Store: g.store, g: g},
 		Logger:      g.log,
 	})
@@ -227,7 +275,7 @@ func (u *updater) health() *wire.UpdateHealth {
 // until ctx is done.
 func (u *updater) serveChunks(ctx context.Context, addr string) error {
 	h := fetch.NewServer(func(sha string) (release.Manifest, string, string, bool) {
-		s, err := u.slots.State().Load()
+		s, err := u.state.Load()
 		if err != nil || s.SHA256 != sha || s.Slot == "" {
 			return release.Manifest{}, "", "", false
 		}
@@ -235,7 +283,7 @@ func (u *updater) serveChunks(ctx context.Context, addr string) error {
 		if err != nil {
 			return release.Manifest{}, "", "", false
 		}
-		target, bitmap := u.slots.Paths(s.Slot)
+		target, bitmap := u.paths(s.Slot)
 		return m, target, bitmap, true
 	})
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}

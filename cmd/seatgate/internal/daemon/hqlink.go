@@ -187,7 +187,7 @@ func (h *hqLink) dispatch(ctx context.Context) {
 				err = h.journal.HandleCatchUp(ctx, m.Payload)
 			case h.topics.Firmware():
 				if h.fw == nil {
-					err = fmt.Errorf("firmware assignment ignored: updates are off (firmware.root is not set)")
+					err = fmt.Errorf("firmware assignment ignored: updates are off (no firmware.root, or not run by seatgate supervise)")
 				} else {
 					err = h.fw.handleAssign(h.topics, m.Payload)
 				}
