@@ -15,6 +15,10 @@ const SchemaVersion = 3
 // build: it is left untouched.
 var ErrSchemaTooNew = errors.New("store schema is newer than this build")
 
+// ErrNeedsMigration is returned by Open with Options.NoMigrate for a
+// database of an older schema.
+var ErrNeedsMigration = errors.New("store schema is older than this build and migrating is not allowed now")
+
 // Buckets. See the package documentation for what each holds.
 var (
 	bucketMeta          = []byte("meta")
@@ -134,8 +138,9 @@ func migrateV1toV2(tx *bbolt.Tx) error {
 }
 
 // migrate brings the database to SchemaVersion: a new file gets every
-// bucket; an older one runs the migrations from its version on.
-func migrate(tx *bbolt.Tx) error {
+// bucket; an older one runs the migrations from its version on, unless
+// noMigrate.
+func migrate(tx *bbolt.Tx, noMigrate bool) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		if err := tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
@@ -170,6 +175,9 @@ func migrate(tx *bbolt.Tx) error {
 	}
 	if v == 0 {
 		return errors.New("schema version 0 is invalid")
+	}
+	if v < SchemaVersion && noMigrate {
+		return fmt.Errorf("%w: schema version %d, this build writes %d", ErrNeedsMigration, v, SchemaVersion)
 	}
 	for _, m := range migrations {
 		if m.from < v {

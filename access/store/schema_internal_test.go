@@ -84,6 +84,11 @@ func TestMigrateFromV1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
 	writeV1(t, path, []byte(`{"zone":"A","reader":"r-a2"}`))
 
+	// A firmware version on trial may not migrate: the file stays as the
+	// version it may roll back to wrote it.
+	if _, err := Open(path, Options{NoMigrate: true}); !errors.Is(err, ErrNeedsMigration) {
+		t.Fatalf("open v1 with NoMigrate: %v, want ErrNeedsMigration", err)
+	}
 	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatalf("open v1: %v", err)

@@ -38,6 +38,10 @@ type Options struct {
 	// whose clock reads earlier than the time its software was built
 	// knows its clock is wrong.
 	BuildTime time.Time
+	// NoMigrate refuses (ErrNeedsMigration) a database of an older schema
+	// instead of migrating it: a firmware version on trial must leave the
+	// database as the version it may roll back to can read.
+	NoMigrate bool
 }
 
 // Store is the gateway's local state in one bbolt file: memberships,
@@ -86,7 +90,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		if err := migrate(tx); err != nil {
+		if err := migrate(tx, opts.NoMigrate); err != nil {
 			return err
 		}
 		// What a crash cut off: a membership replacement, a snapshot

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
@@ -49,8 +50,11 @@ func cmdSupervise(ctx context.Context, args []string, stderr io.Writer) error {
 		Args:       childArgs,
 		Initial:    self,
 		BootIDPath: *bootID,
-		Logger:     newLogger(stderr, level).With("component", "supervisor"),
-		Stdout:     os.Stdout,
-		Stderr:     stderr,
+		// A trial that neither commits nor fails (hung, or its agent off)
+		// is rolled back: health must hold for the dwell, then it commits.
+		TrialTimeout: 3*time.Duration(cfg.Firmware.Dwell) + 2*time.Minute,
+		Logger:       newLogger(stderr, level).With("component", "supervisor"),
+		Stdout:       os.Stdout,
+		Stderr:       stderr,
 	})
 }

@@ -57,9 +57,10 @@ type Assignment struct {
 	Manifest []byte   // the signed manifest envelope
 	Roots    [][]byte // newer root metadata, in order
 	URLs     []string // the artifact at HQ
-	// InstallWindow reports whether the switch to the new version may
-	// happen at t (nil: any time).
-	InstallWindow func(t time.Time) bool
+	// Window is when the switch to the new version may happen
+	// ("02:00-05:00" in the centre's local time; empty: any time); see
+	// Config.InWindow.
+	Window string
 }
 
 // Exit codes the agent asks the daemon to stop with (firmware/slots
@@ -89,8 +90,16 @@ type Config struct {
 	// Trial says whether this process is the trial version (the
 	// supervisor's SEATGATE_TRIAL=1 and the state in phase Trial).
 	Trial bool
-	// Health is the local health check of the trial: nil when healthy.
-	Health func() error
+	// Health is the local health check of the trial, given the state
+	// (ReadersOK: readers that answered before the switch): nil when
+	// healthy.
+	Health func(s state.State) error
+	// ReadersOK counts the desk readers answering now; recorded when the
+	// switch is requested (nil: 0).
+	ReadersOK func() int
+	// InWindow reports whether t falls in an assignment's window (nil:
+	// every window is always open).
+	InWindow func(window string, t time.Time) bool
 	// Dwell is how long health must hold before the trial commits
 	// (default 5 min); HealthEvery how often it is checked (default 5 s);
 	// FailAfter how long it may fail in a row before the trial gives up
@@ -115,7 +124,7 @@ type Agent struct {
 	mu       sync.Mutex
 	progress Progress
 	cancel   context.CancelFunc // of the download in progress
-	current  string             // SHA-256 of the artifact downloading
+	done     chan struct{}      // closed when that download has returned
 }
 
 // Progress is the download in progress, for health reports and pages.
@@ -147,7 +156,13 @@ func New(c Config) (*Agent, error) {
 		c.FailAfter = time.Minute
 	}
 	if c.Health == nil {
-		c.Health = func() error { return nil }
+		c.Health = func(state.State) error { return nil }
+	}
+	if c.ReadersOK == nil {
+		c.ReadersOK = func() int { return 0 }
+	}
+	if c.InWindow == nil {
+		c.InWindow = func(string, time.Time) bool { return true }
 	}
 	b, err := os.ReadFile(c.RootFile)
 	if err != nil {
@@ -236,15 +251,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		go a.trial(ctx, s)
 	case s.Phase == state.Waiting || s.Phase == state.Downloading:
 		if m, err := a.trust.VerifyManifest(s.Manifest, a.c.Now()); err == nil {
-			a.startDownload(ctx, Assignment{Rollout: s.Rollout, Manifest: s.Manifest, URLs: s.URLs}, m)
+			a.startDownload(ctx, Assignment{Rollout: s.Rollout, Manifest: s.Manifest, URLs: s.URLs, Window: s.Window}, m)
 		} else {
-			a.fail(s.Version, s.Rollout, fmt.Sprintf("resume: manifest no longer verifies: %v", err))
+			a.fail(s.SHA256, s.Version, s.Rollout, fmt.Sprintf("resume: manifest no longer verifies: %v", err))
 		}
-	case s.Phase == state.Ready:
-		// The switch was requested but the daemon did not stop (a crash
-		// right after): ask again.
-		a.c.Exit(ExitUpdate)
 	}
+	// (Phase Ready at a start is the supervisor's to act on: it starts
+	// the trial whenever it finds Ready.)
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
@@ -275,6 +288,10 @@ func (a *Agent) handle(ctx context.Context, x Assignment) {
 		a.log.Error("firmware: state unreadable", "err", err)
 		return
 	}
+	if s.Phase == state.Trial || s.Phase == state.Ready {
+		a.log.Info("firmware: assignment ignored during a switch or trial", "rollout", x.Rollout)
+		return
+	}
 	m, err := a.trust.VerifyManifest(x.Manifest, now)
 	if err != nil {
 		a.refuse(s, x, "", fmt.Sprintf("manifest refused: %v", err))
@@ -285,9 +302,6 @@ func (a *Agent) handle(ctx context.Context, x Assignment) {
 		return // already on it
 	case s.SHA256 == m.SHA256 && s.Phase == state.Committed:
 		return // done
-	case s.Phase == state.Trial || s.Phase == state.Ready:
-		a.log.Info("firmware: assignment ignored during a switch or trial", "version", m.Version)
-		return
 	}
 	tg := a.c.Target
 	tg.Floor, tg.Refused = s.Floor, s.Refused
@@ -297,14 +311,17 @@ func (a *Agent) handle(ctx context.Context, x Assignment) {
 	}
 	a.stopDownload()
 	_, err = a.c.State.Update(func(st *state.State) error {
+		if st.Phase == state.Trial || st.Phase == state.Ready {
+			return errStale // the old download finished meanwhile
+		}
 		st.Rollout, st.Manifest, st.Version, st.SHA256, st.From = x.Rollout, x.Manifest, m.Version, m.SHA256, a.c.Target.Running
-		st.URLs = x.URLs
+		st.URLs, st.Window = x.URLs, x.Window
 		st.Slot, st.Attempts, st.ReArms, st.BootID, st.Done, st.Total = "", 0, 0, "", 0, m.NumChunks()
 		st.Enter(now, state.Waiting, "assigned by rollout "+x.Rollout)
 		return nil
 	})
 	if err != nil {
-		a.log.Error("firmware: cannot record the assignment", "err", err)
+		a.log.Error("firmware: assignment not recorded", "rollout", x.Rollout, "err", err)
 		return
 	}
 	a.poke()
@@ -312,17 +329,25 @@ func (a *Agent) handle(ctx context.Context, x Assignment) {
 }
 
 // refuse records a refused assignment as Failed, once per rollout and
-// reason (HQ re-sends assignments).
+// reason (HQ re-sends assignments). While another release is on its way
+// (waiting, downloading) the refusal is only logged: the state belongs to
+// that release.
 func (a *Agent) refuse(s state.State, x Assignment, version, detail string) {
-	if s.Phase == state.Failed && s.Rollout == x.Rollout && s.Detail == detail {
+	detail = truncate(detail, 200)
+	a.log.Warn("firmware: assignment refused", "rollout", x.Rollout, "reason", detail)
+	if s.Phase == state.Failed && s.Rollout == x.Rollout && s.Detail == detail || !s.Phase.Final() {
 		return
 	}
-	a.log.Warn("firmware: assignment refused", "rollout", x.Rollout, "reason", detail)
-	a.fail(version, x.Rollout, detail)
+	a.fail("", version, x.Rollout, detail)
 }
 
-func (a *Agent) fail(version, rollout, detail string) {
+// fail records Failed. With sha set, only if the state is still about
+// that artifact (a download cancelled by a newer assignment fails quietly).
+func (a *Agent) fail(sha, version, rollout, detail string) {
 	_, err := a.c.State.Update(func(st *state.State) error {
+		if sha != "" && st.SHA256 != sha {
+			return errStale
+		}
 		if version != "" {
 			st.Version = version
 		}
@@ -330,6 +355,9 @@ func (a *Agent) fail(version, rollout, detail string) {
 		st.Enter(a.c.Now(), state.Failed, truncate(detail, 200))
 		return nil
 	})
+	if errors.Is(err, errStale) {
+		return
+	}
 	if err != nil {
 		a.log.Error("firmware: cannot record a failure", "err", err)
 	}
@@ -357,23 +385,28 @@ func (a *Agent) updateRoot(b []byte) error {
 // startDownload runs the download of m in the background.
 func (a *Agent) startDownload(ctx context.Context, x Assignment, m release.Manifest) {
 	dctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	a.mu.Lock()
-	a.cancel, a.current = cancel, m.SHA256
+	a.cancel, a.done = cancel, done
 	a.progress = Progress{Total: m.NumChunks()}
 	a.mu.Unlock()
 	go func() {
+		defer close(done)
 		defer cancel()
 		a.download(dctx, x, m)
 	}()
 }
 
+// stopDownload cancels the download in progress and waits until it has
+// returned, so that two downloads never share the slot.
 func (a *Agent) stopDownload() {
 	a.mu.Lock()
-	c := a.cancel
-	a.cancel, a.current = nil, ""
+	c, done := a.cancel, a.done
+	a.cancel, a.done = nil, nil
 	a.mu.Unlock()
 	if c != nil {
 		c()
+		<-done
 	}
 }
 
@@ -381,7 +414,7 @@ func (a *Agent) stopDownload() {
 func (a *Agent) download(ctx context.Context, x Assignment, m release.Manifest) {
 	target, bitmap, err := a.c.Backend.Prepare(m)
 	if err != nil {
-		a.fail(m.Version, x.Rollout, fmt.Sprintf("cannot prepare the slot: %v", err))
+		a.fail(m.SHA256, m.Version, x.Rollout, fmt.Sprintf("cannot prepare the slot: %v", err))
 		return
 	}
 	o := a.c.Fetch
@@ -404,7 +437,9 @@ func (a *Agent) download(ctx context.Context, x Assignment, m release.Manifest) 
 		}
 		phase, detail := state.Downloading, fmt.Sprintf("downloading %d/%d chunks", p.Done, p.Total)
 		switch {
-		case p.Waiting != "" && p.Waiting != lastWaiting && p.Waiting != "jitter":
+		case p.Waiting == "window" && lastWaiting != "window":
+			// (Backoffs show in health reports only: on a flaky link they
+			// would fill the history and the outbox.)
 			phase, detail = state.Waiting, "waiting for "+p.Waiting
 			if !p.Until.IsZero() {
 				detail += " until " + p.Until.Format(time.RFC3339)
@@ -432,13 +467,13 @@ func (a *Agent) download(ctx context.Context, x Assignment, m release.Manifest) 
 		return
 	}
 	if err != nil {
-		a.fail(m.Version, x.Rollout, fmt.Sprintf("download failed: %v", err))
+		a.fail(m.SHA256, m.Version, x.Rollout, fmt.Sprintf("download failed: %v", err))
 		return
 	}
 	a.log.Info("firmware: artifact complete and verified", "version", m.Version,
 		"fetched_bytes", stats.Fetched, "resumed_chunks", stats.Resumed, "rejected", stats.Rejected)
 	// The switch waits for the install window.
-	for x.InstallWindow != nil && !x.InstallWindow(a.c.Now()) {
+	for !a.c.InWindow(x.Window, a.c.Now()) {
 		a.note(m, state.Waiting, "waiting for the install window")
 		select {
 		case <-ctx.Done():
@@ -446,17 +481,20 @@ func (a *Agent) download(ctx context.Context, x Assignment, m release.Manifest) 
 		case <-time.After(time.Minute):
 		}
 	}
+	if ctx.Err() != nil {
+		return
+	}
 	if _, err := a.c.State.Update(func(st *state.State) error {
 		if st.SHA256 != m.SHA256 {
 			return errStale
 		}
-		st.Done = st.Total
+		st.Done, st.ReadersOK = st.Total, a.c.ReadersOK()
 		return nil
 	}); err != nil {
 		return
 	}
 	if err := a.c.Backend.RequestTrial(a.c.Now()); err != nil {
-		a.fail(m.Version, x.Rollout, fmt.Sprintf("cannot start the trial: %v", err))
+		a.fail(m.SHA256, m.Version, x.Rollout, fmt.Sprintf("cannot start the trial: %v", err))
 		return
 	}
 	a.report()
@@ -491,7 +529,7 @@ func (a *Agent) trial(ctx context.Context, s state.State) {
 	defer t.Stop()
 	for {
 		now := a.c.Now()
-		err := a.c.Health()
+		err := a.c.Health(s)
 		switch {
 		case err == nil:
 			failingSince = time.Time{}

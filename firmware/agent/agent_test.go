@@ -363,7 +363,7 @@ func TestTrialFailingHealthAsksForRollback(t *testing.T) {
 	h := newHarness(t)
 	h.st.Update(func(s *state.State) error { s.Version = "1.1.0"; s.Enter(time.Now(), state.Trial, ""); return nil })
 	c := h.config("1.1.0", true)
-	c.Health = func() error { return errors.New("2 of 6 readers answering") }
+	c.Health = func(state.State) error { return errors.New("2 of 6 readers answering") }
 	h.run(c)
 	h.waitExit(agent.ExitRollback)
 	s, _ := h.st.Load()
@@ -413,5 +413,58 @@ func TestRootRotationFromHQ(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(h.dir, "firmware", "roots", "2.json")); err != nil {
 		t.Errorf("root version 2 not kept: %v", err)
+	}
+}
+
+func TestRefusalDuringADownloadLeavesItAlone(t *testing.T) {
+	h := newHarness(t)
+	// A slow source: the download is in progress when a bad assignment
+	// (another channel) arrives.
+	art := h.k.build(t, "1.1.0", 300<<10, nil, nil)
+	unblock := make(chan struct{})
+	h.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-unblock
+		http.ServeContent(w, r, "a", time.Time{}, bytes.NewReader(art.data))
+	})
+	a := h.run(h.config("1.0.0", false))
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, URLs: []string{h.srv.URL + "/a"}})
+	h.waitPhase(state.Waiting)
+	beta := h.k.build(t, "1.5.0", 70<<10, func(m *release.Manifest) { m.Channel = "beta" }, nil)
+	a.Assign(agent.Assignment{Rollout: "r-beta", Manifest: beta.signed, URLs: []string{h.srv.URL + "/b"}})
+	time.Sleep(50 * time.Millisecond)
+	if s, _ := h.st.Load(); s.Rollout != "r-1" || s.Version != "1.1.0" || s.Phase.Final() {
+		t.Fatalf("a refused assignment changed the update in progress: %s %s %s", s.Phase, s.Rollout, s.Version)
+	}
+	close(unblock)
+	h.waitExit(agent.ExitUpdate)
+	if s := h.waitPhase(state.Ready); s.Version != "1.1.0" {
+		t.Errorf("switching to %s, want 1.1.0", s.Version)
+	}
+}
+
+func TestInstallWindowSurvivesARestart(t *testing.T) {
+	h := newHarness(t)
+	art := h.k.build(t, "1.1.0", 70<<10, nil, nil)
+	url := h.host(art)
+	h.st.Update(func(s *state.State) error {
+		s.Rollout, s.Manifest, s.Version, s.SHA256, s.URLs, s.Window = "r-1", art.signed, "1.1.0", art.manifest.SHA256, []string{url}, "02:00-05:00"
+		s.Enter(time.Now(), state.Downloading, "downloading 0/2 chunks")
+		return nil
+	})
+	c := h.config("1.0.0", false)
+	var asked sync.Map
+	c.InWindow = func(w string, _ time.Time) bool { asked.Store(w, true); return false }
+	h.run(c)
+	s := h.waitPhase(state.Waiting)
+	if s.Detail != "waiting for the install window" {
+		t.Errorf("detail %q", s.Detail)
+	}
+	if _, ok := asked.Load("02:00-05:00"); !ok {
+		t.Error("the resumed download did not ask about the assignment's window")
+	}
+	select {
+	case code := <-h.exits:
+		t.Fatalf("switched (exit %d) outside the install window", code)
+	case <-time.After(100 * time.Millisecond):
 	}
 }

@@ -118,7 +118,7 @@ type gateway struct {
 	done   chan struct{}
 }
 
-func (p *fakePi) startGateway(h *hq, log *eventLog, running string, health func() error) *gateway {
+func (p *fakePi) startGateway(h *hq, log *eventLog, running string, health func(state.State) error) *gateway {
 	p.t.Helper()
 	b := p.open()
 	trial, err := b.Reconcile(time.Now())
@@ -282,7 +282,7 @@ func TestAgentRollsBackAFailingImage(t *testing.T) {
 	g.stop()
 
 	p.bootNow()
-	g = p.startGateway(h, log, "1.1.0", func() error { return errors.New("2 of 6 readers answering") })
+	g = p.startGateway(h, log, "1.1.0", func(state.State) error { return errors.New("2 of 6 readers answering") })
 	g.waitExit(t, agent.ExitRollback)
 	st := g.waitPhase(t, state.RolledBack)
 	if !st.Refuses("1.1.0") || !strings.Contains(st.Detail, "2 of 6 readers") || st.Floor != "" {

@@ -83,6 +83,13 @@ type State struct {
 	// URLs of the artifact at HQ, from the assignment, so that a restarted
 	// agent resumes the download.
 	URLs []string `json:"urls,omitempty"`
+	// Window is the assignment's install window ("02:00-05:00", local
+	// time; empty: any time), kept so that a restarted agent honours it.
+	Window string `json:"window,omitempty"`
+	// ReadersOK is how many desk readers answered when the switch was
+	// requested: the trial version must have at least as many (a desk
+	// that was already dead does not fail every release).
+	ReadersOK int `json:"readers_ok,omitempty"`
 	// Slot is where the release goes: "a" or "b" for backend A, the
 	// partition number for backend B.
 	Slot string `json:"slot,omitempty"`

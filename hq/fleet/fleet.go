@@ -85,6 +85,10 @@ type Presence struct {
 	StartedAt time.Time `json:"started_at,omitzero"` // the gateway's clock at its start
 	KeyID     string    `json:"key_id,omitempty"`
 	Seen      time.Time `json:"seen"` // HQ's clock at the last birth or status
+	// Channel, Arch and Hardware: what releases it takes (its birth).
+	Channel  string `json:"channel,omitempty"`
+	Arch     string `json:"arch,omitempty"`
+	Hardware string `json:"hardware,omitempty"`
 }
 
 // HealthReport is a gateway's last health message and when HQ received it.
@@ -364,6 +368,7 @@ func (t *Tracker) birth(ctx context.Context, id string, key ed25519.PublicKey, c
 			p.Since = now
 		}
 		p.Boot, p.Online, p.Firmware, p.StartedAt, p.KeyID, p.Seen = b.Boot, true, b.Firmware, b.StartedAt, b.KeyID, now
+		p.Channel, p.Arch, p.Hardware = b.Channel, b.Arch, b.Hardware
 	})
 }
 

@@ -43,6 +43,9 @@ func (a *api) startRollout(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := fields["channel"]; !ok {
 		fields["channel"], _ = json.Marshal(rel.Manifest.Channel)
 	}
+	if _, ok := fields["arch"]; !ok {
+		fields["arch"], _ = json.Marshal(rel.Manifest.Arch)
+	}
 	if body, err = json.Marshal(fields); err != nil {
 		return err
 	}
@@ -52,6 +55,10 @@ func (a *api) startRollout(w http.ResponseWriter, r *http.Request) error {
 	}
 	if spec.Manifest != rel.Manifest.SHA256 {
 		return badRequest("rollout spec: manifest %s is not release %s's (%s)", spec.Manifest, version, rel.Manifest.SHA256)
+	}
+	if spec.Channel != rel.Manifest.Channel {
+		return badRequest("rollout spec: channel %q, but release %s is for channel %q (gateways on %q would refuse it)",
+			spec.Channel, version, rel.Manifest.Channel, spec.Channel)
 	}
 	st, err := a.Rollouts.Start(r.Context(), spec, time.Now())
 	if err != nil {

@@ -182,6 +182,9 @@ type Spec struct {
 	Version  string // the release version (release.ValidVersion)
 	Manifest string // SHA-256 of the artifact, lower-case hex: the release's identity
 	Channel  string // the release's channel; only gateways on it are eligible
+	// Arch is the release's architecture ("linux/arm64"); gateways that
+	// say they are another are not eligible. Empty: any.
+	Arch string
 	// Canary are the named canaries: cohort 0.
 	Canary []GatewayRef
 	// Percentages are the cohorts after the canaries: cumulative shares of
@@ -247,6 +250,11 @@ func (s Spec) Validate() error {
 	}
 	if err := validChannel(s.Channel); err != nil {
 		return bad("channel", "%v", err)
+	}
+	if s.Arch != "" {
+		if err := validChannel(s.Arch); err != nil {
+			return bad("arch", "%v", err)
+		}
 	}
 	if len(s.Canary) > MaxCanaries {
 		return bad("canary", "%d gateways, at most %d", len(s.Canary), MaxCanaries)
@@ -344,6 +352,7 @@ type specJSON struct {
 	Version          string            `json:"version"`
 	Manifest         string            `json:"manifest"`
 	Channel          string            `json:"channel"`
+	Arch             string            `json:"arch,omitempty"`
 	Canary           []GatewayRef      `json:"canary,omitempty"`
 	Percentages      []int             `json:"percentages,omitempty"`
 	SuccessThreshold float64           `json:"success_threshold,omitempty"`
@@ -356,7 +365,7 @@ type specJSON struct {
 // MarshalJSON writes the JSON form ParseSpec reads.
 func (s Spec) MarshalJSON() ([]byte, error) {
 	j := specJSON{
-		ID: s.ID, Version: s.Version, Manifest: s.Manifest, Channel: s.Channel, Canary: s.Canary,
+		ID: s.ID, Version: s.Version, Manifest: s.Manifest, Channel: s.Channel, Arch: s.Arch, Canary: s.Canary,
 		Percentages: s.Percentages, SuccessThreshold: s.SuccessThreshold, FailureThreshold: s.FailureThreshold,
 		Window: s.Window, CentreTZ: s.CentreTZ,
 	}
@@ -387,7 +396,7 @@ func (s *Spec) UnmarshalJSON(b []byte) error {
 
 func (j specJSON) spec() (Spec, error) {
 	s := Spec{
-		ID: j.ID, Version: j.Version, Manifest: j.Manifest, Channel: j.Channel, Canary: j.Canary,
+		ID: j.ID, Version: j.Version, Manifest: j.Manifest, Channel: j.Channel, Arch: j.Arch, Canary: j.Canary,
 		Percentages: j.Percentages, SuccessThreshold: j.SuccessThreshold, FailureThreshold: j.FailureThreshold,
 		Window: j.Window, CentreTZ: j.CentreTZ,
 	}

@@ -155,6 +155,7 @@ func newPlan(st *Status, fleet []GatewayView, now time.Time) *plan {
 		g.pos = Cohort(g.ref)
 		v := g.view
 		g.eligible = g.known && (v.Channel == st.Spec.Channel || v.Channel == "") &&
+			(v.Arch == "" || st.Spec.Arch == "" || v.Arch == st.Spec.Arch) &&
 			release.CompareVersions(v.Version, st.Spec.Version) < 0
 		p.gws = append(p.gws, g)
 	}

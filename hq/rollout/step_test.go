@@ -360,6 +360,14 @@ func TestEligibility(t *testing.T) {
 	if st.Counts.Eligible != 5 || st.Counts.Unreachable != 1 || st.Counts.InProgress != 4 {
 		t.Fatalf("counts %+v: want 5 eligible, 1 unreachable, 4 in progress", st.Counts)
 	}
+	// A release that names its architecture skips gateways that say they
+	// are another (those that do not say still get it, and refuse it).
+	sp.Arch = "linux/arm64"
+	_, todo = rollout.Step(newStatus(t, sp, t0), fleet, t0)
+	want = []string{"c1/dev-build", "c1/never-reported", "c1/old", "c1/old-offline"}
+	if got := keysOf(todo); !slices.Equal(got, want) {
+		t.Fatalf("with arch %s: assigned %v, want %v", sp.Arch, got, want)
+	}
 }
 
 func TestCompletion(t *testing.T) {

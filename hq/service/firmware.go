@@ -119,8 +119,8 @@ func (s *Service) fleetViews() []rollout.GatewayView {
 	for _, g := range gws {
 		v := rollout.GatewayView{Ref: rollout.GatewayRef{Centre: g.Centre, Gateway: g.Gateway},
 			Online: g.State == fleet.StateOnline}
-		if g.Presence != nil {
-			v.Version = g.Presence.Firmware
+		if p := g.Presence; p != nil {
+			v.Version, v.Channel, v.Arch = p.Firmware, p.Channel, p.Arch
 		}
 		if f := g.Firmware; f != nil {
 			v.Rollout, v.Phase, v.Detail, v.LastReport = f.Rollout, f.Phase, f.Detail, f.At

@@ -52,7 +52,13 @@ type Birth struct {
 	Firmware  string    `json:"firmware"`   // the running firmware version
 	StartedAt time.Time `json:"started_at"` // the gateway's clock at start (it may not be trusted)
 	KeyID     string    `json:"key_id"`
-	Sig       string    `json:"sig,omitempty"`
+	// Channel, Arch and Hardware say which releases the gateway takes
+	// (firmware.channel, its build, firmware.hardware); absent when it
+	// takes none. HQ's rollouts count only the gateways they apply to.
+	Channel  string `json:"channel,omitempty"`
+	Arch     string `json:"arch,omitempty"`
+	Hardware string `json:"hardware,omitempty"`
+	Sig      string `json:"sig,omitempty"`
 }
 
 // Status is the gateway's presence (topic Status, retained): "online"

@@ -66,8 +66,17 @@ func (m Birth) Validate() error {
 	return first(
 		version(msg, m.V), topicID(msg, "centre", m.Centre), gatewayID(msg, "gateway", m.Gateway),
 		atLeast1(msg, "boot", m.Boot), token(msg, "firmware", m.Firmware, 64), required(msg, "started_at", m.StartedAt),
-		lowerHex(msg, "key_id", m.KeyID, 16), signature(msg, m.Sig),
+		lowerHex(msg, "key_id", m.KeyID, 16), optionalToken(msg, "channel", m.Channel), optionalToken(msg, "arch", m.Arch),
+		optionalToken(msg, "hardware", m.Hardware), signature(msg, m.Sig),
 	)
+}
+
+// optionalToken is empty or a token of at most 64 bytes.
+func optionalToken(msg, field, s string) *MessageError {
+	if s == "" {
+		return nil
+	}
+	return token(msg, field, s, 64)
 }
 
 // Validate checks v, state (online or offline) and boot.

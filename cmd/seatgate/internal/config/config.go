@@ -259,7 +259,7 @@ func Default() *Config {
 			WarnDays:     5,
 			ScanInterval: Duration(5 * time.Millisecond),
 		},
-		HQ:       HQ{Retention: Duration(720 * time.Hour), BatchSize: 100, BatchesPerSecond: 20, DiskQuotaMB: 1024, MinFreeMB: 200},
+		HQ: HQ{Retention: Duration(720 * time.Hour), BatchSize: 100, BatchesPerSecond: 20, DiskQuotaMB: 1024, MinFreeMB: 200},
 		Firmware: Firmware{Backend: BackendSlots, Channel: "stable", Dwell: Duration(5 * time.Minute), StartJitter: Duration(30 * time.Second),
 			Tryboot: Tryboot{BootDir: "/boot/firmware", DeviceTree: "/proc/device-tree"}},
 	}

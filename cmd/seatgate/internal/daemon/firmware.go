@@ -60,6 +60,8 @@ type updater struct {
 	paths func(slot string) (target, bitmap string) // where a slot's artifact and bitmap are
 	loc   *time.Location
 	hqKey ed25519.PublicKey
+
+	channel, hardware string // for the birth message
 }
 
 // newUpdater builds the agent when firmware.root is set. A backend that
@@ -70,7 +72,7 @@ func newUpdater(g *Gateway, loc *time.Location) (*updater, error) {
 		return nil, nil
 	}
 	dir := filepath.Join(g.cfg.DataDir, FirmwareDir)
-	u := &updater{loc: loc}
+	u := &updater{loc: loc, channel: fc.Channel, hardware: fc.Hardware}
 	var (
 		backend agent.Backend
 		trial   bool
@@ -164,7 +166,9 @@ func newUpdater(g *Gateway, loc *time.Location) (*updater, error) {
 		Fetch: fo,
 		Peers: fc.Peers,
 		Trial: trial,
-		Health: func() error {
+		// Trial health: the database consistent, and at least the desks
+		// that answered before the switch answering now.
+		Health: func(s state.State) error {
 			if fault == "fail-health" {
 				return errors.New("fault injected at link time: health fails")
 			}
@@ -172,10 +176,15 @@ func newUpdater(g *Gateway, loc *time.Location) (*updater, error) {
 				return fmt.Errorf("database: %w", dbCheck)
 			}
 			ok, total, _ := g.readerHealth()
-			if ok < total {
-				return fmt.Errorf("%d of %d readers answering", ok, total)
+			if ok < s.ReadersOK {
+				return fmt.Errorf("%d of %d readers answering, %d did before the switch", ok, total, s.ReadersOK)
 			}
 			return nil
+		},
+		ReadersOK: func() int { ok, _, _ := g.readerHealth(); return ok },
+		InWindow: func(w string, t time.Time) bool {
+			start, end, err := wire.ParseWindow(w)
+			return err != nil || wire.InWindow(t.In(loc), start, end) // "" (no window): any time
 		},
 		Dwell:       time.Duration(fc.Dwell),
 		HealthEvery: min(5*time.Second, time.Duration(fc.Dwell)/10),
@@ -189,6 +198,23 @@ func newUpdater(g *Gateway, loc *time.Location) (*updater, error) {
 	}
 	u.agent = a
 	return u, nil
+}
+
+// onTrial reports whether this start is a firmware version on trial.
+func onTrial(cfg *config.Config) bool {
+	if cfg.Firmware.Root == "" {
+		return false
+	}
+	if cfg.Firmware.Backend == config.BackendTryboot {
+		tb, err := tryboot.New(tryboot.Config{BootDir: cfg.Firmware.Tryboot.BootDir, DeviceTree: cfg.Firmware.Tryboot.DeviceTree,
+			Partitions: cfg.Firmware.Tryboot.Partitions, Reboot: tryboot.SystemReboot})
+		if err != nil {
+			return false
+		}
+		trying, err := tb.Trying()
+		return err == nil && trying
+	}
+	return os.Getenv(slots.EnvTrial) == "1"
 }
 
 // Arch is this build's architecture as manifests name it: "linux/arm64",
@@ -241,15 +267,18 @@ func (u *updater) handleAssign(t wire.Topics, payload []byte) error {
 	if m.Centre != t.Centre || m.Gateway != t.Gateway {
 		return fmt.Errorf("firmware assignment for %s/%s, not this gateway", m.Centre, m.Gateway)
 	}
-	x := agent.Assignment{Rollout: m.Rollout, Manifest: m.Manifest, Roots: m.Roots, URLs: m.URLs}
-	if m.Window != "" {
-		start, end, _ := wire.ParseWindow(m.Window) // Validate checked it
-		loc := u.loc
-		x.InstallWindow = func(t time.Time) bool { return wire.InWindow(t.In(loc), start, end) }
+	// A replayed assignment (the broker is not trusted) is refused when
+	// stale: HQ re-sends live assignments hourly.
+	if age := time.Since(m.Issued); age > MaxAssignmentAge {
+		return fmt.Errorf("firmware assignment of rollout %s issued %v ago: stale (replayed?), ignored", m.Rollout, age.Round(time.Second))
 	}
-	u.agent.Assign(x)
+	u.agent.Assign(agent.Assignment{Rollout: m.Rollout, Manifest: m.Manifest, Roots: m.Roots, URLs: m.URLs, Window: m.Window})
 	return nil
 }
+
+// MaxAssignmentAge is the oldest FirmwareAssign a gateway acts on (HQ
+// re-sends an assignment not acted on every hour).
+const MaxAssignmentAge = 3 * time.Hour
 
 // health is the update part of the health message.
 func (u *updater) health() *wire.UpdateHealth {

@@ -69,7 +69,10 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(DBPath(cfg), store.Options{Policy: policy, BuildTime: buildTime()})
+	// A firmware version on trial must not migrate the database: if it
+	// is rolled back, the version before it must still read it. (A
+	// release that needs a newer schema fails its trial, safely.)
+	st, err := store.Open(DBPath(cfg), store.Options{Policy: policy, BuildTime: buildTime(), NoMigrate: onTrial(cfg)})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

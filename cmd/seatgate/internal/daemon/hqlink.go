@@ -149,6 +149,9 @@ func (h *hqLink) eventLogged() {
 func (h *hqLink) onConnect(ctx context.Context) {
 	birth := wire.Birth{V: wire.Version, Centre: h.topics.Centre, Gateway: h.topics.Gateway, Boot: h.boot,
 		Firmware: h.version, StartedAt: h.started, KeyID: h.key.ID()}
+	if h.fw != nil {
+		birth.Channel, birth.Arch, birth.Hardware = h.fw.channel, Arch(), h.fw.hardware
+	}
 	if err := wire.Sign(h.key.Private, &birth); err == nil {
 		h.publish(ctx, h.topics.Birth(), 1, true, &birth)
 	}
