@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/hq/firmware"
 	"github.com/pkfreelance/seatgate/hq/ingest/ingesttest"
 )
@@ -50,10 +50,8 @@ func keyIDOf(t *testing.T, pubPath string) string {
 // writeArtifact writes n random bytes to a file and returns its path.
 func writeArtifact(t *testing.T, n int) string {
 	t.Helper()
-	b := make([]byte, n)
-	rand.Read(b)
 	path := filepath.Join(t.TempDir(), "seatgate")
-	if err := os.WriteFile(path, b, 0o755); err != nil {
+	if err := os.WriteFile(path, releasetest.RandomBytes(n), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,61 +17,9 @@ import (
 	"github.com/pkfreelance/seatgate/firmware/agent"
 	"github.com/pkfreelance/seatgate/firmware/fetch"
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/firmware/state"
 )
-
-// keys is a release manager: a root key and a release key it vouches for.
-type keys struct {
-	root, rel ed25519.PrivateKey
-	rootJSON  []byte
-}
-
-func newKeys(t testing.TB) keys {
-	t.Helper()
-	_, root, _ := release.GenerateKey()
-	relPub, rel, _ := release.GenerateKey()
-	now := time.Now()
-	doc, err := release.SignRoot(release.Root{Version: 1, Expires: now.Add(365 * 24 * time.Hour),
-		RootKeys: []release.Key{release.NewKey(root.Public().(ed25519.PublicKey), time.Time{})}, RootThreshold: 1,
-		ReleaseKeys: []release.Key{release.NewKey(relPub, now.Add(90*24*time.Hour))}}, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys{root: root, rel: rel, rootJSON: doc}
-}
-
-// artifact is a release built and signed by k.
-type artifact struct {
-	data     []byte
-	manifest release.Manifest
-	signed   []byte
-}
-
-func (k keys) build(t testing.TB, version string, size int, edit func(*release.Manifest), key ed25519.PrivateKey) artifact {
-	t.Helper()
-	data := make([]byte, size)
-	rand.Read(data)
-	chunk := int64(64 << 10) // several chunks in a small test artifact
-	if size >= 1<<20 {
-		chunk = release.DefaultChunkSize
-	}
-	m, err := release.Build(bytes.NewReader(data), release.Manifest{Product: release.ProductBinary, Version: version,
-		Channel: "stable", Arch: "linux/arm64", ChunkSize: chunk, Created: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if edit != nil {
-		edit(&m)
-	}
-	if key == nil {
-		key = k.rel
-	}
-	signed, err := release.SignManifest(m, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return artifact{data: data, manifest: m, signed: signed}
-}
 
 // backend is backend A reduced to files: the slot and its bitmap.
 type backend struct {
@@ -143,16 +89,15 @@ func (l *eventLog) phases() []string {
 }
 
 type harness struct {
-	t     testing.TB
-	k     keys
-	dir   string
-	st    *state.File
-	be    *backend
-	log   *eventLog
-	exits chan int
-	srv   *httptest.Server
-	serve map[string][]byte // path → body
-	mu    sync.Mutex
+	t        testing.TB
+	k        releasetest.Keys
+	rootFile string
+	dir      string
+	st       *state.File
+	be       *backend
+	log      *eventLog
+	exits    chan int
+	srv      *releasetest.Server
 }
 
 func newHarness(t testing.TB) *harness {
@@ -162,36 +107,33 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, k: newKeys(t), dir: dir, st: st, be: &backend{dir: dir, st: st}, log: &eventLog{},
-		exits: make(chan int, 4), serve: map[string][]byte{}}
-	if err := os.WriteFile(filepath.Join(dir, "root.json"), h.k.rootJSON, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.mu.Lock()
-		b, ok := h.serve[r.URL.Path]
-		h.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		http.ServeContent(w, r, "artifact", time.Time{}, bytes.NewReader(b))
-	}))
-	t.Cleanup(h.srv.Close)
-	return h
+	k := releasetest.NewKeys(t)
+	return &harness{t: t, k: k, rootFile: k.RootFile(t), dir: dir, st: st, be: &backend{dir: dir, st: st}, log: &eventLog{},
+		exits: make(chan int, 4), srv: releasetest.NewServer(t)}
 }
 
-func (h *harness) host(a artifact) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	p := "/firmware/v1/" + a.manifest.SHA256 + "/artifact"
-	h.serve[p] = a.data
-	return h.srv.URL + p
+// build is a release of size random bytes for the harness's target,
+// edited by edit (if not nil) and signed by key (nil: the release key).
+func (h *harness) build(version string, size int, edit func(*release.Manifest), key ed25519.PrivateKey) releasetest.Artifact {
+	h.t.Helper()
+	chunk := int64(64 << 10) // several chunks in a small test artifact
+	if size >= 1<<20 {
+		chunk = release.DefaultChunkSize
+	}
+	m := release.Manifest{Product: release.ProductBinary, Version: version,
+		Channel: "stable", Arch: "linux/arm64", ChunkSize: chunk, Created: time.Now()}
+	if edit != nil {
+		edit(&m)
+	}
+	if key == nil {
+		key = h.k.Release
+	}
+	return releasetest.NewArtifact(h.t, m, size, key)
 }
 
 func (h *harness) config(running string, trial bool) agent.Config {
 	return agent.Config{
-		State: h.st, Backend: h.be, RootFile: filepath.Join(h.dir, "root.json"),
+		State: h.st, Backend: h.be, RootFile: h.rootFile,
 		Target: release.Target{Product: release.ProductBinary, Arch: "linux/arm64", Channel: "stable", Running: running},
 		Fetch:  fetch.Options{Client: h.srv.Client(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
 		Trial:  trial, Dwell: 100 * time.Millisecond, HealthEvery: 10 * time.Millisecond, FailAfter: 50 * time.Millisecond,
@@ -244,12 +186,12 @@ func (h *harness) waitPhase(p state.Phase) state.State {
 func TestAssignmentDownloadsVerifiesAndAsksForTheSwitch(t *testing.T) {
 	h := newHarness(t)
 	a := h.run(h.config("1.0.0", false))
-	art := h.k.build(t, "1.1.0", 300<<10, nil, nil)
-	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, URLs: []string{h.host(art)}})
+	art := h.build("1.1.0", 300<<10, nil, nil)
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.Signed, URLs: []string{h.srv.Publish(art)}})
 	h.waitExit(agent.ExitUpdate)
 	got, err := os.ReadFile(filepath.Join(h.dir, "slot"))
-	if err != nil || !bytes.Equal(got, art.data) {
-		t.Fatalf("slot holds %d bytes (err %v), want the %d-byte artifact", len(got), err, len(art.data))
+	if err != nil || !bytes.Equal(got, art.Data) {
+		t.Fatalf("slot holds %d bytes (err %v), want the %d-byte artifact", len(got), err, len(art.Data))
 	}
 	s := h.waitPhase(state.Ready)
 	if s.Version != "1.1.0" || s.Rollout != "r-1" || s.From != "1.0.0" {
@@ -266,7 +208,7 @@ func TestAssignmentDownloadsVerifiesAndAsksForTheSwitch(t *testing.T) {
 	}
 	// The same assignment again changes nothing.
 	before := len(h.log.phases())
-	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, URLs: []string{h.host(art)}})
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.Signed, URLs: []string{h.srv.Publish(art)}})
 	time.Sleep(50 * time.Millisecond)
 	if n := len(h.log.phases()); n != before {
 		t.Errorf("a repeated assignment logged %d more steps", n-before)
@@ -276,20 +218,20 @@ func TestAssignmentDownloadsVerifiesAndAsksForTheSwitch(t *testing.T) {
 func TestRefusedAssignments(t *testing.T) {
 	h := newHarness(t)
 	_, stranger, _ := release.GenerateKey()
-	good := h.k.build(t, "1.1.0", 70<<10, nil, nil)
-	tampered := bytes.Replace(good.signed, []byte(`"1.1.0"`), []byte(`"1.9.0"`), 1)
+	good := h.build("1.1.0", 70<<10, nil, nil)
+	tampered := bytes.Replace(good.Signed, []byte(`"1.1.0"`), []byte(`"1.9.0"`), 1)
 	cases := []struct {
 		name   string
 		signed []byte
 		want   string
 	}{
 		{"bad signature", tampered, "manifest refused"},
-		{"unknown key", h.k.build(t, "1.1.0", 70<<10, nil, stranger).signed, "manifest refused"},
-		{"older version", h.k.build(t, "0.9.0", 70<<10, nil, nil).signed, "not above"},
-		{"other architecture", h.k.build(t, "1.2.0", 70<<10, func(m *release.Manifest) { m.Arch = "linux/amd64" }, nil).signed, "built for"},
-		{"expired", h.k.build(t, "1.3.0", 70<<10, func(m *release.Manifest) {
+		{"unknown key", h.build("1.1.0", 70<<10, nil, stranger).Signed, "manifest refused"},
+		{"older version", h.build("0.9.0", 70<<10, nil, nil).Signed, "not above"},
+		{"other architecture", h.build("1.2.0", 70<<10, func(m *release.Manifest) { m.Arch = "linux/amd64" }, nil).Signed, "built for"},
+		{"expired", h.build("1.3.0", 70<<10, func(m *release.Manifest) {
 			m.Created, m.Expires = time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour)
-		}, nil).signed, "manifest refused"},
+		}, nil).Signed, "manifest refused"},
 		{"garbage", []byte("{not json"), "manifest refused"},
 	}
 	a := h.run(h.config("1.0.0", false))
@@ -334,8 +276,8 @@ func TestRefusedAssignments(t *testing.T) {
 func TestDownloadNotFoundFailsWithoutLooping(t *testing.T) {
 	h := newHarness(t)
 	a := h.run(h.config("1.0.0", false))
-	art := h.k.build(t, "1.1.0", 70<<10, nil, nil)
-	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, URLs: []string{h.srv.URL + "/gone"}})
+	art := h.build("1.1.0", 70<<10, nil, nil)
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.Signed, URLs: []string{h.srv.URL + "/gone"}})
 	s := h.waitPhase(state.Failed)
 	if !strings.Contains(s.Detail, "download failed") {
 		t.Errorf("detail %q", s.Detail)
@@ -344,9 +286,9 @@ func TestDownloadNotFoundFailsWithoutLooping(t *testing.T) {
 
 func TestTrialCommitsWhenHealthHolds(t *testing.T) {
 	h := newHarness(t)
-	art := h.k.build(t, "1.1.0", 70<<10, nil, nil)
+	art := h.build("1.1.0", 70<<10, nil, nil)
 	h.st.Update(func(s *state.State) error {
-		s.Manifest, s.Version, s.SHA256 = art.signed, "1.1.0", art.manifest.SHA256
+		s.Manifest, s.Version, s.SHA256 = art.Signed, "1.1.0", art.Manifest.SHA256
 		s.Enter(time.Now(), state.Trial, "started by the supervisor")
 		return nil
 	})
@@ -377,17 +319,17 @@ func TestTrialFailingHealthAsksForRollback(t *testing.T) {
 
 func TestDownloadResumesAfterRestart(t *testing.T) {
 	h := newHarness(t)
-	art := h.k.build(t, "1.1.0", 200<<10, nil, nil)
-	url := h.host(art)
+	art := h.build("1.1.0", 200<<10, nil, nil)
+	url := h.srv.Publish(art)
 	// A previous run recorded the assignment and died before finishing.
 	h.st.Update(func(s *state.State) error {
-		s.Rollout, s.Manifest, s.Version, s.SHA256, s.URLs = "r-1", art.signed, "1.1.0", art.manifest.SHA256, []string{url}
+		s.Rollout, s.Manifest, s.Version, s.SHA256, s.URLs = "r-1", art.Signed, "1.1.0", art.Manifest.SHA256, []string{url}
 		s.Enter(time.Now(), state.Downloading, "downloading 1/4 chunks")
 		return nil
 	})
 	h.run(h.config("1.0.0", false))
 	h.waitExit(agent.ExitUpdate)
-	if got, _ := os.ReadFile(filepath.Join(h.dir, "slot")); !bytes.Equal(got, art.data) {
+	if got, _ := os.ReadFile(filepath.Join(h.dir, "slot")); !bytes.Equal(got, art.Data) {
 		t.Fatal("the resumed download did not complete the artifact")
 	}
 }
@@ -395,17 +337,11 @@ func TestDownloadResumesAfterRestart(t *testing.T) {
 func TestRootRotationFromHQ(t *testing.T) {
 	h := newHarness(t)
 	// Root version 2 lists a new release key; the manifest is signed by it.
-	newPub, newRel, _ := release.GenerateKey()
-	root := h.k.root
-	root2, err := release.SignRoot(release.Root{Version: 2, Expires: time.Now().Add(365 * 24 * time.Hour),
-		RootKeys: []release.Key{release.NewKey(root.Public().(ed25519.PublicKey), time.Time{})}, RootThreshold: 1,
-		ReleaseKeys: []release.Key{release.NewKey(newPub, time.Now().Add(90*24*time.Hour))}}, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	art := h.k.build(t, "1.1.0", 70<<10, nil, newRel)
+	_, newRel, _ := release.GenerateKey()
+	root2 := releasetest.SignRoot(t, releasetest.Root(2, time.Now().AddDate(1, 0, 0), h.k.Root, newRel), h.k.Root)
+	art := h.build("1.1.0", 70<<10, nil, newRel)
 	a := h.run(h.config("1.0.0", false))
-	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, Roots: [][]byte{root2}, URLs: []string{h.host(art)}})
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.Signed, Roots: [][]byte{root2}, URLs: []string{h.srv.Publish(art)}})
 	h.waitExit(agent.ExitUpdate)
 	// The new root is kept for the next start.
 	if _, err := agent.New(h.config("1.0.0", false)); err != nil {
@@ -420,17 +356,17 @@ func TestRefusalDuringADownloadLeavesItAlone(t *testing.T) {
 	h := newHarness(t)
 	// A slow source: the download is in progress when a bad assignment
 	// (another channel) arrives.
-	art := h.k.build(t, "1.1.0", 300<<10, nil, nil)
+	art := h.build("1.1.0", 300<<10, nil, nil)
 	unblock := make(chan struct{})
 	h.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-unblock
-		http.ServeContent(w, r, "a", time.Time{}, bytes.NewReader(art.data))
+		http.ServeContent(w, r, "a", time.Time{}, bytes.NewReader(art.Data))
 	})
 	a := h.run(h.config("1.0.0", false))
-	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, URLs: []string{h.srv.URL + "/a"}})
+	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.Signed, URLs: []string{h.srv.URL + "/a"}})
 	h.waitPhase(state.Waiting)
-	beta := h.k.build(t, "1.5.0", 70<<10, func(m *release.Manifest) { m.Channel = "beta" }, nil)
-	a.Assign(agent.Assignment{Rollout: "r-beta", Manifest: beta.signed, URLs: []string{h.srv.URL + "/b"}})
+	beta := h.build("1.5.0", 70<<10, func(m *release.Manifest) { m.Channel = "beta" }, nil)
+	a.Assign(agent.Assignment{Rollout: "r-beta", Manifest: beta.Signed, URLs: []string{h.srv.URL + "/b"}})
 	time.Sleep(50 * time.Millisecond)
 	if s, _ := h.st.Load(); s.Rollout != "r-1" || s.Version != "1.1.0" || s.Phase.Final() {
 		t.Fatalf("a refused assignment changed the update in progress: %s %s %s", s.Phase, s.Rollout, s.Version)
@@ -444,10 +380,10 @@ func TestRefusalDuringADownloadLeavesItAlone(t *testing.T) {
 
 func TestInstallWindowSurvivesARestart(t *testing.T) {
 	h := newHarness(t)
-	art := h.k.build(t, "1.1.0", 70<<10, nil, nil)
-	url := h.host(art)
+	art := h.build("1.1.0", 70<<10, nil, nil)
+	url := h.srv.Publish(art)
 	h.st.Update(func(s *state.State) error {
-		s.Rollout, s.Manifest, s.Version, s.SHA256, s.URLs, s.Window = "r-1", art.signed, "1.1.0", art.manifest.SHA256, []string{url}, "02:00-05:00"
+		s.Rollout, s.Manifest, s.Version, s.SHA256, s.URLs, s.Window = "r-1", art.Signed, "1.1.0", art.Manifest.SHA256, []string{url}, "02:00-05:00"
 		s.Enter(time.Now(), state.Downloading, "downloading 0/2 chunks")
 		return nil
 	})

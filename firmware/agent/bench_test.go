@@ -20,13 +20,13 @@ func BenchmarkAssignmentToSwitch(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		h := newHarness(b)
-		art := h.k.build(b, "1.1.0", size, nil, nil)
+		art := h.build("1.1.0", size, nil, nil)
 		c := h.config("1.0.0", false)
 		c.Fetch = fetch.Options{Client: h.srv.Client()}
 		a := h.run(c)
-		url := h.host(art)
+		url := h.srv.Publish(art)
 		b.StartTimer()
-		a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.signed, URLs: []string{url}})
+		a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.Signed, URLs: []string{url}})
 		select {
 		case code := <-h.exits:
 			if code != agent.ExitUpdate {

@@ -5,10 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,56 +16,22 @@ import (
 	"github.com/pkfreelance/seatgate/firmware/agent"
 	"github.com/pkfreelance/seatgate/firmware/fetch"
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/firmware/state"
 )
 
 // hq is what the agent needs from HQ: a root of trust with a release key,
 // and the artifacts served over HTTPS with Range requests.
 type hq struct {
-	t        *testing.T
 	rel      ed25519.PrivateKey
 	rootFile string
-	srv      *httptest.Server
-	mu       sync.Mutex
-	serve    map[string][]byte // path → body
+	srv      *releasetest.Server
 }
 
 func newHQ(t *testing.T) *hq {
 	t.Helper()
-	_, root, _ := release.GenerateKey()
-	relPub, rel, _ := release.GenerateKey()
-	now := time.Now()
-	doc, err := release.SignRoot(release.Root{Version: 1, Expires: now.Add(365 * 24 * time.Hour),
-		RootKeys: []release.Key{release.NewKey(root.Public().(ed25519.PublicKey), time.Time{})}, RootThreshold: 1,
-		ReleaseKeys: []release.Key{release.NewKey(relPub, now.Add(90*24*time.Hour))}}, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &hq{t: t, rel: rel, rootFile: filepath.Join(t.TempDir(), "root.json"), serve: map[string][]byte{}}
-	if err := os.WriteFile(h.rootFile, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.mu.Lock()
-		b, ok := h.serve[r.URL.Path]
-		h.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		http.ServeContent(w, r, "artifact", time.Time{}, bytes.NewReader(b))
-	}))
-	t.Cleanup(h.srv.Close)
-	return h
-}
-
-// publish serves img and returns its URL.
-func (h *hq) publish(img signedImage) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	path := fetch.ArtifactPath(img.manifest.SHA256)
-	h.serve[path] = img.data
-	return h.srv.URL + path
+	k := releasetest.NewKeys(t)
+	return &hq{rel: k.Release, rootFile: k.RootFile(t), srv: releasetest.NewServer(t)}
 }
 
 // eventLog is the gateway's event log reduced to the firmware reports.
@@ -216,13 +179,13 @@ func TestAgentUpdatesTheImage(t *testing.T) {
 	if g.trial {
 		t.Fatal("the factory boot is a trial")
 	}
-	g.a.Assign(agent.Assignment{Rollout: "r-1", Manifest: img.signed, URLs: []string{h.publish(img)}})
+	g.a.Assign(agent.Assignment{Rollout: "r-1", Manifest: img.Signed, URLs: []string{h.srv.Publish(img)}})
 	g.waitExit(t, agent.ExitUpdate)
 	if got := p.rebootArgs(); !slices.Equal(got, []string{"0 tryboot"}) {
 		t.Fatalf("reboots %q, want [\"0 tryboot\"]", got)
 	}
-	if got, _ := os.ReadFile(p.parts[3]); !bytes.Equal(got, img.data) {
-		t.Fatalf("partition 3 holds %d bytes, not the %d-byte image", len(got), len(img.data))
+	if got, _ := os.ReadFile(p.parts[3]); !bytes.Equal(got, img.Data) {
+		t.Fatalf("partition 3 holds %d bytes, not the %d-byte image", len(got), len(img.Data))
 	}
 	if got, _ := os.ReadFile(p.parts[2]); !p.passed[sum(got)] {
 		t.Fatal("the running partition was written to")
@@ -235,7 +198,7 @@ func TestAgentUpdatesTheImage(t *testing.T) {
 	g.stop()
 
 	p.bootNow()
-	p.passed[img.manifest.SHA256] = true // its health will hold
+	p.passed[img.Manifest.SHA256] = true // its health will hold
 	g = p.startGateway(h, log, "1.1.0", nil)
 	if !g.trial {
 		t.Fatal("the trial boot is not the trial")
@@ -277,7 +240,7 @@ func TestAgentRollsBackAFailingImage(t *testing.T) {
 	log := &eventLog{}
 	img := p.signRelease("1.1.0", 200<<10, h.rel)
 	g := p.startGateway(h, log, "1.0.0", nil)
-	g.a.Assign(agent.Assignment{Rollout: "r-1", Manifest: img.signed, URLs: []string{h.publish(img)}})
+	g.a.Assign(agent.Assignment{Rollout: "r-1", Manifest: img.Signed, URLs: []string{h.srv.Publish(img)}})
 	g.waitExit(t, agent.ExitUpdate)
 	g.stop()
 
@@ -300,7 +263,7 @@ func TestAgentRollsBackAFailingImage(t *testing.T) {
 		t.Error("a trial after the rollback")
 	}
 	// HQ assigning the release again is refused by the agent.
-	g.a.Assign(agent.Assignment{Rollout: "r-2", Manifest: img.signed, URLs: []string{h.publish(img)}})
+	g.a.Assign(agent.Assignment{Rollout: "r-2", Manifest: img.Signed, URLs: []string{h.srv.Publish(img)}})
 	st = g.waitPhase(t, state.Failed)
 	if !strings.Contains(st.Detail, "rolled back") {
 		t.Errorf("re-assigned: detail %q", st.Detail)

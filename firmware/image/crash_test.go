@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/firmware/state"
 )
 
@@ -33,7 +34,7 @@ func (f fate) String() string { return [...]string{"live", "power cut", "restart
 // life is the record of one update driven to its end.
 type life struct {
 	p      *fakePi
-	r      signedImage
+	r      releasetest.Artifact
 	points []string // crash points passed, in order (deaths included)
 	deaths int
 	starts int // starts of the gateway after RequestTrial's
@@ -111,7 +112,7 @@ func runLife(t *testing.T, healthy bool, die func(n int, point string) fate) *li
 			}
 			l.trials++
 			if healthy {
-				p.passed[l.r.manifest.SHA256] = true
+				p.passed[l.r.Manifest.SHA256] = true
 				err = b.Commit(now)
 			} else {
 				err = b.Rollback(now, "health failed on trial")

@@ -3,7 +3,6 @@ package image
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/firmware/state"
 	"github.com/pkfreelance/seatgate/firmware/tryboot"
 )
@@ -229,16 +229,9 @@ func (p *fakePi) setBoot(tryflag bool, part int) {
 	p.write(p.bootIDPath, fmt.Appendf(nil, "boot-%d\n", p.bootSeq))
 }
 
-// signedImage is a release: a boot image and its signed manifest.
-type signedImage struct {
-	data     []byte
-	manifest release.Manifest
-	signed   []byte
-}
-
 // newRelease builds an image of size random bytes, signs its manifest
 // with a fresh key, and tells p it is a release's image.
-func (p *fakePi) newRelease(version string, size int) signedImage {
+func (p *fakePi) newRelease(version string, size int) releasetest.Artifact {
 	p.t.Helper()
 	_, key, err := release.GenerateKey()
 	if err != nil {
@@ -248,43 +241,34 @@ func (p *fakePi) newRelease(version string, size int) signedImage {
 }
 
 // signRelease is newRelease with the release key given.
-func (p *fakePi) signRelease(version string, size int, key ed25519.PrivateKey) signedImage {
+func (p *fakePi) signRelease(version string, size int, key ed25519.PrivateKey) releasetest.Artifact {
 	p.t.Helper()
-	data := make([]byte, size)
-	rand.Read(data)
-	m, err := release.Build(bytes.NewReader(data), release.Manifest{Product: release.ProductImage, Version: version,
-		Channel: "stable", Arch: "linux/arm64", ChunkSize: 64 << 10, Created: time.Now()})
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	signed, err := release.SignManifest(m, key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.images[m.SHA256] = true
-	return signedImage{data: data, manifest: m, signed: signed}
+	r := releasetest.NewArtifact(p.t, release.Manifest{Product: release.ProductImage, Version: version,
+		Channel: "stable", Arch: "linux/arm64", ChunkSize: 64 << 10, Created: time.Now()}, size, key)
+	p.images[r.Manifest.SHA256] = true
+	return r
 }
 
 // download does what the agent does before RequestTrial, without the
 // network: it records the assignment, calls Prepare and writes the image
 // into the target as firmware/fetch would.
-func (p *fakePi) download(b *Backend, r signedImage) {
+func (p *fakePi) download(b *Backend, r releasetest.Artifact) {
 	p.t.Helper()
 	now := time.Now()
 	_, err := b.State().Update(func(st *state.State) error {
-		st.Rollout, st.Manifest, st.Version, st.SHA256, st.From = "r-1", r.signed, r.manifest.Version, r.manifest.SHA256, "1.0.0"
-		st.Slot, st.Attempts, st.ReArms, st.BootID, st.Done, st.Total = "", 0, 0, "", 0, r.manifest.NumChunks()
+		st.Rollout, st.Manifest, st.Version, st.SHA256, st.From = "r-1", r.Signed, r.Manifest.Version, r.Manifest.SHA256, "1.0.0"
+		st.Slot, st.Attempts, st.ReArms, st.BootID, st.Done, st.Total = "", 0, 0, "", 0, r.Manifest.NumChunks()
 		st.Enter(now, state.Waiting, "assigned by rollout r-1")
 		return nil
 	})
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	target, _, err := b.Prepare(r.manifest)
+	target, _, err := b.Prepare(r.Manifest)
 	if err != nil {
 		p.t.Fatalf("Prepare: %v", err)
 	}
-	if err := os.WriteFile(target, r.data, 0o644); err != nil {
+	if err := os.WriteFile(target, r.Data, 0o644); err != nil {
 		p.t.Fatal(err)
 	}
 	_, err = b.State().Update(func(st *state.State) error {

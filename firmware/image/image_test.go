@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/firmware/state"
 	"github.com/pkfreelance/seatgate/firmware/tryboot"
 )
 
 // startTrial downloads r on a fresh start and requests its trial, which
 // must succeed and ask for the tryboot reboot.
-func (p *fakePi) startTrial(r signedImage) *Backend {
+func (p *fakePi) startTrial(r releasetest.Artifact) *Backend {
 	p.t.Helper()
 	b := p.open()
 	p.download(b, r)
@@ -73,7 +74,7 @@ func TestTrialCommits(t *testing.T) {
 	if st := p.state(b); st.BootID != "boot-2" || st.Phase != state.Trial {
 		t.Errorf("trial boot: phase %s boot %q, want trial, boot-2", st.Phase, st.BootID)
 	}
-	p.passed[r.manifest.SHA256] = true
+	p.passed[r.Manifest.SHA256] = true
 	if err := b.Commit(time.Now()); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
@@ -148,7 +149,7 @@ func TestReArmedTrialCommits(t *testing.T) {
 	if !trial {
 		t.Fatal("the re-armed trial boot is not the trial")
 	}
-	p.passed[r.manifest.SHA256] = true
+	p.passed[r.Manifest.SHA256] = true
 	if err := b.Commit(time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestPrepare(t *testing.T) {
 	if st := p.state(b); st.Slot != "3" {
 		t.Errorf("slot %q after Prepare, want 3", st.Slot)
 	}
-	target, bitmap, err := b.Prepare(r.manifest)
+	target, bitmap, err := b.Prepare(r.Manifest)
 	if err != nil || target != p.parts[3] || !strings.HasSuffix(bitmap, "/firmware/image.bitmap") {
 		t.Errorf("Prepare: %q, %q, %v; want the inactive partition and firmware/image.bitmap", target, bitmap, err)
 	}
@@ -274,7 +275,7 @@ func TestPrepare(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.State().Update(func(st *state.State) error { st.Slot = "2"; return nil })
-	if _, _, err := b.Prepare(r.manifest); err != nil {
+	if _, _, err := b.Prepare(r.Manifest); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(bitmap); !errors.Is(err, os.ErrNotExist) {
@@ -285,7 +286,7 @@ func TestPrepare(t *testing.T) {
 	}
 
 	// A binary release is not an image.
-	bin := r.manifest
+	bin := r.Manifest
 	bin.Product = "seatgate"
 	if _, _, err := b.Prepare(bin); err == nil {
 		t.Error("Prepare accepted a release of the binary")
@@ -296,18 +297,18 @@ func TestPrepare(t *testing.T) {
 	if err := b.RequestTrial(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.Prepare(other.manifest); !errors.Is(err, ErrWrongPhase) {
+	if _, _, err := b.Prepare(other.Manifest); !errors.Is(err, ErrWrongPhase) {
 		t.Errorf("Prepare while a trial is armed: %v, want ErrWrongPhase", err)
 	}
 	p.wantAutoboot(2, 3)
 	p.bootNow()
 	b, _ = p.reconcile()
-	if _, _, err := b.Prepare(other.manifest); !errors.Is(err, ErrWrongPhase) {
+	if _, _, err := b.Prepare(other.Manifest); !errors.Is(err, ErrWrongPhase) {
 		t.Errorf("Prepare in the trial boot: %v, want ErrWrongPhase", err)
 	}
 	// Even with the state not on trial, the running partition is never handed out.
 	b.State().Update(func(st *state.State) error { st.Enter(time.Now(), state.Failed, "test"); return nil })
-	if _, _, err := b.Prepare(other.manifest); !errors.Is(err, tryboot.ErrRunningOnTarget) {
+	if _, _, err := b.Prepare(other.Manifest); !errors.Is(err, tryboot.ErrRunningOnTarget) {
 		t.Errorf("Prepare of the partition running: %v, want ErrRunningOnTarget", err)
 	}
 	if err := b.Rollback(time.Now(), "test"); !errors.Is(err, ErrWrongPhase) {
@@ -419,7 +420,7 @@ func TestCommitCutIsCompleted(t *testing.T) {
 					panic(crash{point})
 				}
 			}
-			p.passed[r.manifest.SHA256] = true
+			p.passed[r.Manifest.SHA256] = true
 			if point := survive(func() { b.Commit(time.Now()) }); point != pointCommitWritten {
 				t.Fatalf("crashed at %q", point)
 			}

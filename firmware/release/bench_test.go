@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 )
 
 // BenchmarkVerifyChunk is the gateway's work per downloaded chunk of the
 // default size: length and SHA-256 check (BENCHMARKS.md, chunk
 // verification throughput).
 func BenchmarkVerifyChunk(b *testing.B) {
-	data := artifact(4 * release.DefaultChunkSize)
+	data := releasetest.Bytes(4*release.DefaultChunkSize, 0)
 	m, err := release.Build(bytes.NewReader(data), release.Manifest{Product: release.ProductBinary, Version: "1",
 		Channel: "stable", Arch: "linux/arm64", Created: now})
 	if err != nil {
@@ -35,7 +36,7 @@ func BenchmarkVerifyManifest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	signed := signManifest(b, m, k1)
+	signed := releasetest.SignManifest(b, m, k1)
 	b.SetBytes(int64(len(signed)))
 	for b.Loop() {
 		if _, err := tr.VerifyManifest(signed, now); err != nil {

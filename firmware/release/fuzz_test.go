@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 )
 
 // manifestSeeds are signed manifests and near misses: by a release key,
@@ -21,11 +22,11 @@ func manifestSeeds(t testing.TB) [][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := signManifest(t, m, k1)
+	good := releasetest.SignManifest(t, m, k1)
 	return [][]byte{
 		good,
-		signManifest(t, small, k2),
-		signManifest(t, m, stranger),
+		releasetest.SignManifest(t, small, k2),
+		releasetest.SignManifest(t, m, stranger),
 		indent(t, good),
 		unsignedEnvelope(t, m),
 		flipChunkDigit(t, good),
@@ -79,11 +80,11 @@ func FuzzParseManifest(f *testing.F) {
 // what it accepts SignRoot signs and ParseRoot reads back the same, and
 // NewTrust either accepts or refuses as ErrThreshold.
 func FuzzParseRoot(f *testing.F) {
-	good := signRoot(f, testRoot(), r1, r2)
+	good := releasetest.SignRoot(f, testRoot(), r1, r2)
 	for _, s := range [][]byte{
 		good,
-		signRoot(f, nextRoot(), r1, r2, r4),
-		signRoot(f, testRoot(), r1),
+		releasetest.SignRoot(f, nextRoot(), r1, r2, r4),
+		releasetest.SignRoot(f, testRoot(), r1),
 		indent(f, good),
 		unsignedEnvelope(f, testRoot()),
 		replace(f, good, `"root_threshold":2`, `"root_threshold":1`),

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 )
 
 func TestKeyFilesRoundTrip(t *testing.T) {
@@ -58,14 +59,14 @@ MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pub(priv).Equal(pubKey) {
-		t.Errorf("public key of the private key %x, want %x", pub(priv), pubKey)
+	if !releasetest.Public(priv).Equal(pubKey) {
+		t.Errorf("public key of the private key %x, want %x", releasetest.Public(priv), pubKey)
 	}
 }
 
 func TestParseKeyFilesRefuse(t *testing.T) {
 	privPEM, _ := release.EncodePrivateKeyPEM(k1)
-	pubPEM, _ := release.EncodePublicKeyPEM(pub(k1))
+	pubPEM, _ := release.EncodePublicKeyPEM(releasetest.Public(k1))
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), bytes.NewReader(bytes.Repeat([]byte{7}, 1024)))
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +103,7 @@ func TestParseKeyFilesRefuse(t *testing.T) {
 	if _, err := release.EncodePrivateKeyPEM(k1[:32]); err == nil {
 		t.Error("encoded a 32-byte private key")
 	}
-	if _, err := release.EncodePublicKeyPEM(pub(k1)[:31]); err == nil {
+	if _, err := release.EncodePublicKeyPEM(releasetest.Public(k1)[:31]); err == nil {
 		t.Error("encoded a 31-byte public key")
 	}
 }

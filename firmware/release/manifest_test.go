@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 )
 
 func TestBuild(t *testing.T) {
@@ -30,7 +31,7 @@ func TestBuild(t *testing.T) {
 		{"default chunk size", release.DefaultChunkSize + 7, 0, release.DefaultChunkSize, 7},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			data := artifact(tt.size)
+			data := releasetest.Bytes(tt.size, 0)
 			m, err := release.Build(bytes.NewReader(data), release.Manifest{
 				Product: release.ProductImage, Version: "2", Channel: "beta", Arch: "linux/arm/7",
 				ChunkSize: tt.chunkSize, Created: now,
@@ -75,7 +76,7 @@ func TestBuild(t *testing.T) {
 // Build reads the artifact in pieces as they come (a network stream, a
 // pipe), and fails with the reader's error.
 func TestBuildReader(t *testing.T) {
-	data := artifact(10 << 10)
+	data := releasetest.Bytes(10<<10, 0)
 	base := release.Manifest{Product: "seatgate", Version: "1", Channel: "stable", Arch: "linux/amd64", ChunkSize: 4 << 10, Created: now}
 	want, err := release.Build(bytes.NewReader(data), base)
 	if err != nil {
@@ -133,7 +134,7 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 func TestVerifyChunk(t *testing.T) {
 	m := testManifest(t)
-	data := artifact(10 << 10)
+	data := releasetest.Bytes(10<<10, 0)
 	flipped := bytes.Clone(data[8<<10:])
 	flipped[100] ^= 1
 	for _, tt := range []struct {
@@ -160,7 +161,7 @@ func TestVerifyChunk(t *testing.T) {
 
 func TestVerifyArtifact(t *testing.T) {
 	m := testManifest(t)
-	data := artifact(10 << 10)
+	data := releasetest.Bytes(10<<10, 0)
 	flipped := bytes.Clone(data)
 	flipped[5000] ^= 0x80
 	for _, tt := range []struct {
@@ -184,7 +185,7 @@ func TestVerifyArtifact(t *testing.T) {
 func TestManifestRoundTrip(t *testing.T) {
 	m := testManifest(t)
 	m.Expires = now.AddDate(0, 3, 0)
-	b := signManifest(t, m, k1)
+	b := releasetest.SignManifest(t, m, k1)
 	got, err := release.ParseManifest(b)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ func TestSignManifestNormalizes(t *testing.T) {
 	m := testManifest(t)
 	m.Type = ""
 	m.Created = m.Created.In(time.FixedZone("PKT", 5*3600))
-	got, err := release.ParseManifest(signManifest(t, m, k1))
+	got, err := release.ParseManifest(releasetest.SignManifest(t, m, k1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +290,7 @@ func TestManifestRules(t *testing.T) {
 // The JSON forms ParseManifest refuses before any signature is checked.
 // Only white space may differ from what SignManifest writes.
 func TestParseManifestStrict(t *testing.T) {
-	good := signManifest(t, testManifest(t), k1)
+	good := releasetest.SignManifest(t, testManifest(t), k1)
 	for _, tt := range []struct {
 		name string
 		in   []byte
@@ -323,8 +324,8 @@ func TestParseManifestStrict(t *testing.T) {
 		{"empty hardware written", replace(t, good, `"hardware":["rpi4","cm4"]`, `"hardware":[]`), release.ErrMalformed},
 		{"zero expiry written", replace(t, good, `"chunks"`, `"expires":"0001-01-01T00:00:00Z","chunks"`), release.ErrMalformed},
 		{"type of a root", replace(t, good, release.TypeManifest, release.TypeRoot), release.ErrMalformed},
-		{"keyid upper case", replace(t, good, release.KeyID(pub(k1)), strings.ToUpper(release.KeyID(pub(k1)))), release.ErrMalformed},
-		{"keyid short", replace(t, good, release.KeyID(pub(k1)), release.KeyID(pub(k1))[:15]), release.ErrMalformed},
+		{"keyid upper case", replace(t, good, release.KeyID(releasetest.Public(k1)), strings.ToUpper(release.KeyID(releasetest.Public(k1)))), release.ErrMalformed},
+		{"keyid short", replace(t, good, release.KeyID(releasetest.Public(k1)), release.KeyID(releasetest.Public(k1))[:15]), release.ErrMalformed},
 		{"sig not base64", replace(t, good, `"sig":"`, `"sig":"!`), release.ErrMalformed},
 		{"sig short", replace(t, good, `"sig":"`, `"sig":"AAAA`), release.ErrMalformed},
 		{"signatures not a list", replace(t, good, `"signatures":[`, `"signatures":{"a":[`), release.ErrMalformed},

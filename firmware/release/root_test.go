@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 )
 
 func TestRootRoundTrip(t *testing.T) {
 	r := testRoot()
-	b := signRoot(t, r, r1, r2)
+	b := releasetest.SignRoot(t, r, r1, r2)
 	got, err := release.ParseRoot(b)
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +33,7 @@ func TestRootRoundTrip(t *testing.T) {
 func TestRootWithoutReleaseKeys(t *testing.T) {
 	r := testRoot()
 	r.ReleaseKeys = nil
-	b := signRoot(t, r, r1, r2)
+	b := releasetest.SignRoot(t, r, r1, r2)
 	if !strings.Contains(string(b), `"release_keys":[]`) {
 		t.Fatalf("%s: want release_keys written as []", b)
 	}
@@ -46,7 +47,7 @@ func TestRootWithoutReleaseKeys(t *testing.T) {
 // Every rule of a root, broken once: SignRoot and ParseRoot refuse it as
 // ErrMalformed, naming the field.
 func TestRootRules(t *testing.T) {
-	otherPub := base64.StdEncoding.EncodeToString(pub(stranger))
+	otherPub := base64.StdEncoding.EncodeToString(releasetest.Public(stranger))
 	for _, tt := range []struct {
 		name   string
 		change func(*release.Root)
@@ -63,12 +64,12 @@ func TestRootRules(t *testing.T) {
 		{"root key ID upper case", func(r *release.Root) { r.RootKeys[0].ID = strings.ToUpper(r.RootKeys[0].ID) }, "root_keys[0]"},
 		{"root key not base64", func(r *release.Root) { r.RootKeys[0].Public = "%%" }, "root_keys[0]"},
 		{"root key 31 bytes", func(r *release.Root) {
-			r.RootKeys[0].Public = base64.StdEncoding.EncodeToString(pub(r1)[:31])
+			r.RootKeys[0].Public = base64.StdEncoding.EncodeToString(releasetest.Public(r1)[:31])
 		}, "root_keys[0]"},
 		{"root key with expiry", func(r *release.Root) { r.RootKeys[0].Expires = now }, "root_keys[0].expires"},
 		{"release key without expiry", func(r *release.Root) { r.ReleaseKeys[1].Expires = time.Time{} }, "release_keys[1].expires"},
 		{"release key listed twice", func(r *release.Root) { r.ReleaseKeys[1] = r.ReleaseKeys[0] }, "release_keys[1]"},
-		{"release key is a root key", func(r *release.Root) { r.ReleaseKeys[1] = releaseKey(r2, now) }, "release_keys[1]"},
+		{"release key is a root key", func(r *release.Root) { r.ReleaseKeys[1] = releasetest.ReleaseKey(r2, now) }, "release_keys[1]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := testRoot()
@@ -86,7 +87,7 @@ func TestRootRules(t *testing.T) {
 }
 
 func TestParseRootStrict(t *testing.T) {
-	good := signRoot(t, testRoot(), r1, r2)
+	good := releasetest.SignRoot(t, testRoot(), r1, r2)
 	for _, tt := range []struct {
 		name string
 		in   []byte
@@ -114,7 +115,7 @@ func TestSignRootRefusesBadKeys(t *testing.T) {
 	}
 	var many []ed25519.PrivateKey
 	for i := range 33 {
-		many = append(many, seedKey(byte(0x40+i)))
+		many = append(many, releasetest.SeedKey(byte(0x40+i)))
 	}
 	if _, err := release.SignRoot(testRoot(), many...); err == nil {
 		t.Error("signed with 33 keys; a reader refuses more than 32 signatures")
@@ -126,12 +127,12 @@ func TestKeyID(t *testing.T) {
 	if got, want := release.KeyID(make([]byte, 32)), "66687aadf862bd77"; got != want {
 		t.Errorf("KeyID(zeros) = %s, want %s", got, want)
 	}
-	k := release.NewKey(pub(k1), time.Date(2027, 1, 1, 5, 0, 0, 0, time.FixedZone("PKT", 5*3600)))
-	if k.Expires.Location() != time.UTC || k.ID != release.KeyID(pub(k1)) {
-		t.Errorf("NewKey = %+v, want ID %s and expiry in UTC", k, release.KeyID(pub(k1)))
+	k := release.NewKey(releasetest.Public(k1), time.Date(2027, 1, 1, 5, 0, 0, 0, time.FixedZone("PKT", 5*3600)))
+	if k.Expires.Location() != time.UTC || k.ID != release.KeyID(releasetest.Public(k1)) {
+		t.Errorf("NewKey = %+v, want ID %s and expiry in UTC", k, release.KeyID(releasetest.Public(k1)))
 	}
 	got, err := k.PublicKey()
-	if err != nil || !got.Equal(pub(k1)) {
-		t.Errorf("PublicKey() = %x, %v, want %x", got, err, pub(k1))
+	if err != nil || !got.Equal(releasetest.Public(k1)) {
+		t.Errorf("PublicKey() = %x, %v, want %x", got, err, releasetest.Public(k1))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 )
 
 func TestNewTrust(t *testing.T) {
@@ -28,7 +29,7 @@ func TestNewTrust(t *testing.T) {
 		{"strangers", []ed25519.PrivateKey{stranger, r4}, release.ErrThreshold},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			b := signRoot(t, testRoot(), tt.keys...)
+			b := releasetest.SignRoot(t, testRoot(), tt.keys...)
 			tr, err := release.NewTrust(b)
 			wantErr(t, err, tt.want)
 			if err == nil && (tr.Root().Version != 1 || !bytes.Equal(tr.RootJSON(), b)) {
@@ -43,14 +44,14 @@ func TestNewTrust(t *testing.T) {
 func TestNewTrustExpiredRoot(t *testing.T) {
 	r := testRoot()
 	r.Expires = now.AddDate(-2, 0, 0)
-	if _, err := release.NewTrust(signRoot(t, r, r1, r2)); err != nil {
+	if _, err := release.NewTrust(releasetest.SignRoot(t, r, r1, r2)); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // A signature duplicated in the envelope counts once toward a threshold.
 func TestNewTrustDuplicateSignature(t *testing.T) {
-	b := signRoot(t, testRoot(), r1)
+	b := releasetest.SignRoot(t, testRoot(), r1)
 	_, err := release.NewTrust(manySignatures(t, b, 2))
 	wantErr(t, err, release.ErrThreshold)
 }
@@ -58,7 +59,7 @@ func TestNewTrustDuplicateSignature(t *testing.T) {
 // A root whose signatures do not cover what it says, because a field was
 // changed after signing.
 func TestNewTrustTampered(t *testing.T) {
-	b := signRoot(t, testRoot(), r1, r2)
+	b := releasetest.SignRoot(t, testRoot(), r1, r2)
 	_, err := release.NewTrust(replace(t, b, `"root_threshold":2`, `"root_threshold":1`))
 	wantErr(t, err, release.ErrThreshold)
 }
@@ -66,7 +67,7 @@ func TestNewTrustTampered(t *testing.T) {
 func TestVerifyManifest(t *testing.T) {
 	tr := newTrust(t)
 	m := testManifest(t)
-	b := signManifest(t, m, k1)
+	b := releasetest.SignManifest(t, m, k1)
 	got, err := tr.VerifyManifest(b, now)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func TestVerifyManifest(t *testing.T) {
 
 func TestVerifyManifestRefuses(t *testing.T) {
 	m := testManifest(t)
-	good := signManifest(t, m, k1)
+	good := releasetest.SignManifest(t, m, k1)
 	expiring := m
 	expiring.Expires = now.Add(time.Minute)
 
@@ -97,23 +98,23 @@ func TestVerifyManifestRefuses(t *testing.T) {
 	}{
 		{"as signed", release.Root{}, good, time.Time{}, nil, ""},
 		{"re-indented", release.Root{}, indent(t, good), time.Time{}, nil, ""},
-		{"by the other release key", release.Root{}, signManifest(t, m, k2), time.Time{}, nil, ""},
+		{"by the other release key", release.Root{}, releasetest.SignManifest(t, m, k2), time.Time{}, nil, ""},
 		{"version changed", release.Root{}, replace(t, good, `"version":"1.4.2"`, `"version":"1.4.3"`), time.Time{},
-			release.ErrSignature, release.KeyID(pub(k1))},
+			release.ErrSignature, release.KeyID(releasetest.Public(k1))},
 		{"chunk hash changed", release.Root{}, flipChunkDigit(t, good), time.Time{}, release.ErrSignature, ""},
 		{"arch changed", release.Root{}, replace(t, good, "linux/arm64", "linux/amd64"), time.Time{}, release.ErrSignature, ""},
 		{"hardware dropped", release.Root{}, replace(t, good, `"hardware":["rpi4","cm4"],`, ``), time.Time{}, release.ErrSignature, ""},
-		{"signature of another manifest", release.Root{}, swapSignatures(t, good, signManifest(t, expiring, k1)), time.Time{},
+		{"signature of another manifest", release.Root{}, swapSignatures(t, good, releasetest.SignManifest(t, expiring, k1)), time.Time{},
 			release.ErrSignature, ""},
 		{"unsigned", release.Root{}, unsignedEnvelope(t, m), time.Time{}, release.ErrSignature, "not signed"},
-		{"signed by a stranger", release.Root{}, signManifest(t, m, stranger), time.Time{},
-			release.ErrUnknownKey, release.KeyID(pub(stranger))},
-		{"signed by a root key", release.Root{}, signManifest(t, m, r1), time.Time{}, release.ErrUnknownKey, ""},
-		{"release key expired", shortKey, good, time.Time{}, release.ErrExpired, release.KeyID(pub(k1))},
+		{"signed by a stranger", release.Root{}, releasetest.SignManifest(t, m, stranger), time.Time{},
+			release.ErrUnknownKey, release.KeyID(releasetest.Public(stranger))},
+		{"signed by a root key", release.Root{}, releasetest.SignManifest(t, m, r1), time.Time{}, release.ErrUnknownKey, ""},
+		{"release key expired", shortKey, good, time.Time{}, release.ErrExpired, release.KeyID(releasetest.Public(k1))},
 		{"release key just before its expiry", release.Root{}, good, now.AddDate(1, 0, 0).Add(-time.Nanosecond), nil, ""},
 		{"root expired", expiredRoot, good, time.Time{}, release.ErrExpired, "root version 1"},
-		{"manifest expired", release.Root{}, signManifest(t, expiring, k1), now.Add(time.Minute), release.ErrExpired, "1.4.2"},
-		{"manifest not yet expired", release.Root{}, signManifest(t, expiring, k1), now.Add(time.Minute - 1), nil, ""},
+		{"manifest expired", release.Root{}, releasetest.SignManifest(t, expiring, k1), now.Add(time.Minute), release.ErrExpired, "1.4.2"},
+		{"manifest not yet expired", release.Root{}, releasetest.SignManifest(t, expiring, k1), now.Add(time.Minute - 1), nil, ""},
 		{"malformed", release.Root{}, []byte("{}"), time.Time{}, release.ErrMalformed, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +122,7 @@ func TestVerifyManifestRefuses(t *testing.T) {
 			if r.Version == 0 {
 				r = testRoot()
 			}
-			tr, err := release.NewTrust(signRoot(t, r, r1, r2))
+			tr, err := release.NewTrust(releasetest.SignRoot(t, r, r1, r2))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -169,25 +170,25 @@ func swapSignatures(t testing.TB, doc, other []byte) []byte {
 // and a valid one verifies too.
 func TestVerifyManifestExtraSignatures(t *testing.T) {
 	m := testManifest(t)
-	both := addSignature(t, signManifest(t, m, stranger), signManifest(t, m, k2))
+	both := addSignature(t, releasetest.SignManifest(t, m, stranger), releasetest.SignManifest(t, m, k2))
 	r := testRoot()
 	r.ReleaseKeys[0].Expires = now.Add(-time.Hour) // k1 expired
-	tr, err := release.NewTrust(signRoot(t, r, r1, r2))
+	tr, err := release.NewTrust(releasetest.SignRoot(t, r, r1, r2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tr.VerifyManifest(both, now); err != nil {
 		t.Errorf("stranger and k2: %v", err)
 	}
-	expiredAndValid := addSignature(t, signManifest(t, m, k1), signManifest(t, m, k2))
+	expiredAndValid := addSignature(t, releasetest.SignManifest(t, m, k1), releasetest.SignManifest(t, m, k2))
 	if _, err := tr.VerifyManifest(expiredAndValid, now); err != nil {
 		t.Errorf("expired k1 and k2: %v", err)
 	}
 	// A bad signature by a listed key does not spoil a good one.
 	other := m
 	other.Notes = "another release"
-	bad := swapSignatures(t, signManifest(t, m, k1), signManifest(t, other, k1))
-	if _, err := tr.VerifyManifest(addSignature(t, bad, signManifest(t, m, k2)), now); err != nil {
+	bad := swapSignatures(t, releasetest.SignManifest(t, m, k1), releasetest.SignManifest(t, other, k1))
+	if _, err := tr.VerifyManifest(addSignature(t, bad, releasetest.SignManifest(t, m, k2)), now); err != nil {
 		t.Errorf("bad k1 and good k2: %v", err)
 	}
 }
@@ -219,8 +220,8 @@ func addSignature(t testing.TB, doc, other []byte) []byte {
 func nextRoot() release.Root {
 	r := testRoot()
 	r.Version = 2
-	r.RootKeys = []release.Key{rootKey(r2), rootKey(r3), rootKey(r4)}
-	r.ReleaseKeys = []release.Key{releaseKey(k2, now.AddDate(1, 0, 0)), releaseKey(k3, now.AddDate(1, 0, 0))}
+	r.RootKeys = []release.Key{releasetest.RootKey(r2), releasetest.RootKey(r3), releasetest.RootKey(r4)}
+	r.ReleaseKeys = []release.Key{releasetest.ReleaseKey(k2, now.AddDate(1, 0, 0)), releasetest.ReleaseKey(k3, now.AddDate(1, 0, 0))}
 	return r
 }
 
@@ -236,17 +237,17 @@ func TestUpdate(t *testing.T) {
 		want    error
 		version uint64 // trusted after
 	}{
-		{"old and new thresholds", signRoot(t, nextRoot(), r1, r2, r4), nil, 2},
-		{"old and new, disjoint", signRoot(t, nextRoot(), r1, r2, r3, r4), nil, 2},
-		{"only old keys", signRoot(t, nextRoot(), r1, r2), release.ErrThreshold, 1},
-		{"only new keys", signRoot(t, nextRoot(), r3, r4), release.ErrThreshold, 1},
-		{"one old, two new", signRoot(t, nextRoot(), r1, r4), release.ErrThreshold, 1},
-		{"new key signing twice", manySignatures(t, signRoot(t, nextRoot(), r4), 2), release.ErrThreshold, 1},
-		{"skips a version", signRoot(t, v3, r1, r2, r3, r4), release.ErrRootVersion, 1},
-		{"same version, same bytes", signRoot(t, testRoot(), r1, r2), nil, 1},
-		{"same version, re-indented, other signers", indent(t, signRoot(t, testRoot(), r2, r3)), nil, 1},
-		{"same version, other content", signRoot(t, v1again, r1, r2), release.ErrRootVersion, 1},
-		{"tampered after signing", replace(t, signRoot(t, nextRoot(), r1, r2, r4), `"root_threshold":2`, `"root_threshold":1`),
+		{"old and new thresholds", releasetest.SignRoot(t, nextRoot(), r1, r2, r4), nil, 2},
+		{"old and new, disjoint", releasetest.SignRoot(t, nextRoot(), r1, r2, r3, r4), nil, 2},
+		{"only old keys", releasetest.SignRoot(t, nextRoot(), r1, r2), release.ErrThreshold, 1},
+		{"only new keys", releasetest.SignRoot(t, nextRoot(), r3, r4), release.ErrThreshold, 1},
+		{"one old, two new", releasetest.SignRoot(t, nextRoot(), r1, r4), release.ErrThreshold, 1},
+		{"new key signing twice", manySignatures(t, releasetest.SignRoot(t, nextRoot(), r4), 2), release.ErrThreshold, 1},
+		{"skips a version", releasetest.SignRoot(t, v3, r1, r2, r3, r4), release.ErrRootVersion, 1},
+		{"same version, same bytes", releasetest.SignRoot(t, testRoot(), r1, r2), nil, 1},
+		{"same version, re-indented, other signers", indent(t, releasetest.SignRoot(t, testRoot(), r2, r3)), nil, 1},
+		{"same version, other content", releasetest.SignRoot(t, v1again, r1, r2), release.ErrRootVersion, 1},
+		{"tampered after signing", replace(t, releasetest.SignRoot(t, nextRoot(), r1, r2, r4), `"root_threshold":2`, `"root_threshold":1`),
 			release.ErrThreshold, 1},
 		{"malformed", []byte(`{"signed":{}}`), release.ErrMalformed, 1},
 	} {
@@ -272,7 +273,7 @@ func TestUpdate(t *testing.T) {
 func TestUpdateRefusesOlder(t *testing.T) {
 	tr := newTrust(t)
 	v1 := tr.RootJSON()
-	if err := tr.Update(signRoot(t, nextRoot(), r1, r2, r4)); err != nil {
+	if err := tr.Update(releasetest.SignRoot(t, nextRoot(), r1, r2, r4)); err != nil {
 		t.Fatal(err)
 	}
 	err := tr.Update(v1)
@@ -285,18 +286,18 @@ func TestUpdateRefusesOlder(t *testing.T) {
 func TestRotationChangesKeys(t *testing.T) {
 	tr := newTrust(t)
 	m := testManifest(t)
-	if err := tr.Update(signRoot(t, nextRoot(), r1, r2, r4)); err != nil {
+	if err := tr.Update(releasetest.SignRoot(t, nextRoot(), r1, r2, r4)); err != nil {
 		t.Fatal(err)
 	}
-	_, err := tr.VerifyManifest(signManifest(t, m, k1), now)
+	_, err := tr.VerifyManifest(releasetest.SignManifest(t, m, k1), now)
 	wantErr(t, err, release.ErrUnknownKey)
-	if _, err := tr.VerifyManifest(signManifest(t, m, k3), now); err != nil {
+	if _, err := tr.VerifyManifest(releasetest.SignManifest(t, m, k3), now); err != nil {
 		t.Errorf("k3 after rotation: %v", err)
 	}
 	v3 := nextRoot()
 	v3.Version = 3
-	wantErr(t, tr.Update(signRoot(t, v3, r1, r3)), release.ErrThreshold)
-	wantErr(t, tr.Update(signRoot(t, v3, r3, r4)), nil)
+	wantErr(t, tr.Update(releasetest.SignRoot(t, v3, r1, r3)), release.ErrThreshold)
+	wantErr(t, tr.Update(releasetest.SignRoot(t, v3, r3, r4)), nil)
 }
 
 // An expired root no longer verifies manifests, but still verifies the
@@ -304,15 +305,15 @@ func TestRotationChangesKeys(t *testing.T) {
 func TestExpiredRootRotates(t *testing.T) {
 	old := testRoot()
 	old.Expires = now.AddDate(-1, 0, 0)
-	tr, err := release.NewTrust(signRoot(t, old, r1, r2))
+	tr, err := release.NewTrust(releasetest.SignRoot(t, old, r1, r2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := signManifest(t, testManifest(t), k2)
+	b := releasetest.SignManifest(t, testManifest(t), k2)
 	_, err = tr.VerifyManifest(b, now)
 	wantErr(t, err, release.ErrExpired)
 
-	if err := tr.Update(signRoot(t, nextRoot(), r1, r2, r4)); err != nil {
+	if err := tr.Update(releasetest.SignRoot(t, nextRoot(), r1, r2, r4)); err != nil {
 		t.Fatalf("rotation from an expired root: %v", err)
 	}
 	if _, err := tr.VerifyManifest(b, now); err != nil {
@@ -323,8 +324,8 @@ func TestExpiredRootRotates(t *testing.T) {
 // Readers verify while a writer rotates; run with -race.
 func TestTrustConcurrent(t *testing.T) {
 	tr := newTrust(t)
-	b := signManifest(t, testManifest(t), k2) // k2 is in both versions
-	next := signRoot(t, nextRoot(), r1, r2, r4)
+	b := releasetest.SignManifest(t, testManifest(t), k2) // k2 is in both versions
+	next := releasetest.SignRoot(t, nextRoot(), r1, r2, r4)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -356,10 +357,10 @@ func TestTrustConcurrent(t *testing.T) {
 func TestTrustCopies(t *testing.T) {
 	tr := newTrust(t)
 	r := tr.Root()
-	r.ReleaseKeys[0] = releaseKey(stranger, now.AddDate(1, 0, 0))
+	r.ReleaseKeys[0] = releasetest.ReleaseKey(stranger, now.AddDate(1, 0, 0))
 	j := tr.RootJSON()
 	j[0] = 'x'
-	_, err := tr.VerifyManifest(signManifest(t, testManifest(t), stranger), now)
+	_, err := tr.VerifyManifest(releasetest.SignManifest(t, testManifest(t), stranger), now)
 	wantErr(t, err, release.ErrUnknownKey)
 	if tr.RootJSON()[0] != '{' {
 		t.Error("RootJSON shares its bytes")

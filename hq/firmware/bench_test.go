@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/hq/firmware"
 )
 
@@ -17,9 +18,9 @@ import (
 // (one chunk message), "unaligned" for 256 KiB that straddle two.
 func BenchmarkRangeChunk(b *testing.B) {
 	e := newEnv(b).withRoot1(b)
-	data := artifact(20<<20, 9)
+	data := releasetest.Bytes(20<<20, 9)
 	m := manifest(b, "1.4.2", data)
-	if _, err := e.store.Publish(e.ctx, sign(b, m, k1), bytes.NewReader(data)); err != nil {
+	if _, err := e.store.Publish(e.ctx, releasetest.SignManifest(b, m, k1), bytes.NewReader(data)); err != nil {
 		b.Fatal(err)
 	}
 	url := e.srv.URL + firmware.ArtifactPath(m.SHA256)

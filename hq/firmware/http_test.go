@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/hq/firmware"
 )
 
@@ -42,9 +43,9 @@ func (e *env) get(t testing.TB, method, path string, header ...string) (*http.Re
 // chunk) and reads it back whole and in many random ranges.
 func TestServeRanges(t *testing.T) {
 	e := newEnv(t).withRoot1(t)
-	data := artifact(5<<20+12345, 6)
+	data := releasetest.Bytes(5<<20+12345, 6)
 	m := manifest(t, "1.4.2", data)
-	signed := sign(t, m, k1)
+	signed := releasetest.SignManifest(t, m, k1)
 	if _, err := e.store.Publish(e.ctx, signed, bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +211,7 @@ func TestAPI(t *testing.T) {
 	if code, msg := e.apiCall(t, "POST", "/api/v1/firmware/roots", "application/json", bytes.NewReader(root1(t)), &ri); code != 200 {
 		t.Fatalf("POST root: %d %s", code, msg)
 	}
-	if ri.Version != 1 || len(ri.ReleaseKeys) != 1 || ri.ReleaseKeys[0].ID != release.KeyID(pub(k1)) || ri.Unchanged {
+	if ri.Version != 1 || len(ri.ReleaseKeys) != 1 || ri.ReleaseKeys[0].ID != release.KeyID(releasetest.Public(k1)) || ri.Unchanged {
 		t.Fatalf("POST root = %+v", ri)
 	}
 	e.apiCall(t, "POST", "/api/v1/firmware/roots", "application/json", bytes.NewReader(root1(t)), &ri)
@@ -221,9 +222,9 @@ func TestAPI(t *testing.T) {
 		t.Errorf("POST a malformed root: %d, want 400", code)
 	}
 
-	data := artifact(600<<10, 7)
+	data := releasetest.Bytes(600<<10, 7)
 	m := manifest(t, "1.4.2", data)
-	signed := string(sign(t, m, k1))
+	signed := string(releasetest.SignManifest(t, m, k1))
 	var info firmware.ReleaseInfo
 	ctype, body := upload(t, firmware.PartManifest, signed, firmware.PartArtifact, string(data))
 	if code, msg := e.apiCall(t, "POST", "/api/v1/firmware/releases", ctype, body, &info); code != 200 {
@@ -238,7 +239,7 @@ func TestAPI(t *testing.T) {
 		t.Error("the same release again is not reported unchanged")
 	}
 
-	data2 := artifact(400<<10, 8)
+	data2 := releasetest.Bytes(400<<10, 8)
 	m2 := manifest(t, "1.5.0", data2)
 	bad := bytes.Clone(data2)
 	bad[12345] ^= 0xff
@@ -249,9 +250,9 @@ func TestAPI(t *testing.T) {
 	}{
 		{"artifact first", []string{firmware.PartArtifact, string(data), firmware.PartManifest, signed}, 400},
 		{"no artifact", []string{firmware.PartManifest, signed}, 400},
-		{"corrupt artifact", []string{firmware.PartManifest, string(sign(t, m2, k1)), firmware.PartArtifact, string(bad)}, 400},
-		{"unknown key", []string{firmware.PartManifest, string(sign(t, m2, stranger)), firmware.PartArtifact, string(data2)}, 400},
-		{"conflict", []string{firmware.PartManifest, string(sign(t, manifest(t, "1.4.2", bad), k1)), firmware.PartArtifact, string(bad)}, 409},
+		{"corrupt artifact", []string{firmware.PartManifest, string(releasetest.SignManifest(t, m2, k1)), firmware.PartArtifact, string(bad)}, 400},
+		{"unknown key", []string{firmware.PartManifest, string(releasetest.SignManifest(t, m2, stranger)), firmware.PartArtifact, string(data2)}, 400},
+		{"conflict", []string{firmware.PartManifest, string(releasetest.SignManifest(t, manifest(t, "1.4.2", bad), k1)), firmware.PartArtifact, string(bad)}, 409},
 	} {
 		ctype, body := upload(t, tt.parts...)
 		if code, msg := e.apiCall(t, "POST", "/api/v1/firmware/releases", ctype, body, nil); code != tt.want {

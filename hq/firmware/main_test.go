@@ -1,7 +1,6 @@
 package firmware_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/hq/firmware"
 	"github.com/pkfreelance/seatgate/hq/ingest/ingesttest"
 )
@@ -24,81 +24,30 @@ func TestMain(m *testing.M) {
 // Fixed keys: root keys r1…r3, release keys k1 and k2, and a stranger no
 // root lists.
 var (
-	r1, r2, r3 = seedKey(0x11), seedKey(0x12), seedKey(0x13)
-	k1, k2     = seedKey(0x21), seedKey(0x22)
-	stranger   = seedKey(0x99)
+	r1, r2, r3 = releasetest.SeedKey(0x11), releasetest.SeedKey(0x12), releasetest.SeedKey(0x13)
+	k1, k2     = releasetest.SeedKey(0x21), releasetest.SeedKey(0x22)
+	stranger   = releasetest.SeedKey(0x99)
 )
 
 // now is when the fixtures are made: the store verifies at the real time.
 var now = time.Now().UTC().Truncate(time.Second)
 
-func seedKey(b byte) ed25519.PrivateKey {
-	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, ed25519.SeedSize))
-}
-
-func pub(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
-
-func rootKey(k ed25519.PrivateKey) release.Key { return release.NewKey(pub(k), time.Time{}) }
-
-func releaseKey(k ed25519.PrivateKey) release.Key {
-	return release.NewKey(pub(k), now.AddDate(1, 0, 0))
-}
-
 // root returns root version v with one root key and the given release
 // keys, valid for a year.
 func root(v uint64, rk ed25519.PrivateKey, rel ...ed25519.PrivateKey) release.Root {
-	r := release.Root{Version: v, Expires: now.AddDate(1, 0, 0), RootKeys: []release.Key{rootKey(rk)}, RootThreshold: 1}
-	for _, k := range rel {
-		r.ReleaseKeys = append(r.ReleaseKeys, releaseKey(k))
-	}
-	return r
-}
-
-func signRoot(t testing.TB, r release.Root, keys ...ed25519.PrivateKey) []byte {
-	t.Helper()
-	b, err := release.SignRoot(r, keys...)
-	if err != nil {
-		t.Fatalf("SignRoot: %v", err)
-	}
-	return b
+	return releasetest.Root(v, now.AddDate(1, 0, 0), rk, rel...)
 }
 
 // root1 is root version 1: root key r1, release key k1.
-func root1(t testing.TB) []byte { return signRoot(t, root(1, r1, k1), r1) }
-
-// artifact returns n bytes of deterministic content; seed varies it.
-func artifact(n int, seed uint32) []byte {
-	b := make([]byte, n)
-	x := 2463534242 ^ seed
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
-}
+func root1(t testing.TB) []byte { return releasetest.SignRoot(t, root(1, r1, k1), r1) }
 
 // manifest builds the manifest of version for data.
 func manifest(t testing.TB, version string, data []byte) release.Manifest {
 	t.Helper()
-	m, err := release.Build(bytes.NewReader(data), release.Manifest{
+	return releasetest.Build(t, data, release.Manifest{
 		Product: release.ProductBinary, Version: version, Channel: "stable", Arch: "linux/arm64",
 		Created: now.Add(-time.Minute), Notes: "test release",
 	})
-	if err != nil {
-		t.Fatalf("Build: %v", err)
-	}
-	return m
-}
-
-func sign(t testing.TB, m release.Manifest, key ed25519.PrivateKey) []byte {
-	t.Helper()
-	b, err := release.SignManifest(m, key)
-	if err != nil {
-		t.Fatalf("SignManifest: %v", err)
-	}
-	return b
 }
 
 // env is an embedded HQ broker with a store, its public handler on a test

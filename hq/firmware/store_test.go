@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/releasetest"
 	"github.com/pkfreelance/seatgate/hq/firmware"
 )
 
@@ -17,14 +18,14 @@ import (
 func TestRootChain(t *testing.T) {
 	e := newEnv(t)
 	v1 := root1(t)
-	v2 := signRoot(t, root(2, r2, k1, k2), r1, r2) // rotation r1 → r2, adds k2
-	v2other := signRoot(t, root(2, r2, k2), r1, r2)
-	v3orphan := signRoot(t, root(3, r3, k2), r3) // without r2's signature
-	v4 := signRoot(t, root(4, r2, k2), r2)
+	v2 := releasetest.SignRoot(t, root(2, r2, k1, k2), r1, r2) // rotation r1 → r2, adds k2
+	v2other := releasetest.SignRoot(t, root(2, r2, k2), r1, r2)
+	v3orphan := releasetest.SignRoot(t, root(3, r3, k2), r3) // without r2's signature
+	v4 := releasetest.SignRoot(t, root(4, r2, k2), r2)
 
 	_, err := e.store.PutRoot(e.ctx, v2)
 	wantErr(t, "version 2 before version 1", err, firmware.ErrInvalid)
-	_, err = e.store.PutRoot(e.ctx, signRoot(t, root(1, r1, k1), r2))
+	_, err = e.store.PutRoot(e.ctx, releasetest.SignRoot(t, root(1, r1, k1), r2))
 	wantErr(t, "version 1 not signed by its own root key", err, firmware.ErrInvalid, release.ErrThreshold)
 	_, err = e.store.PutRoot(e.ctx, []byte(`{"signed":{}}`))
 	wantErr(t, "garbage", err, firmware.ErrInvalid, release.ErrMalformed)
@@ -60,18 +61,18 @@ func TestRootChain(t *testing.T) {
 	}
 
 	// Manifests verify against the newest root: k2 is trusted from v2 on.
-	data := artifact(100<<10, 2)
-	if _, err := e.store.Publish(e.ctx, sign(t, manifest(t, "2.0.0", data), k2), bytes.NewReader(data)); err != nil {
+	data := releasetest.Bytes(100<<10, 2)
+	if _, err := e.store.Publish(e.ctx, releasetest.SignManifest(t, manifest(t, "2.0.0", data), k2), bytes.NewReader(data)); err != nil {
 		t.Fatalf("a manifest signed by a release key of root v2: %v", err)
 	}
 }
 
 func TestPublishRefusesUntrustedManifests(t *testing.T) {
 	e := newEnv(t)
-	data := artifact(50<<10, 1)
+	data := releasetest.Bytes(50<<10, 1)
 	m := manifest(t, "1.4.2", data)
 
-	_, err := e.store.Publish(e.ctx, sign(t, m, k1), bytes.NewReader(data))
+	_, err := e.store.Publish(e.ctx, releasetest.SignManifest(t, m, k1), bytes.NewReader(data))
 	wantErr(t, "no root at HQ", err, firmware.ErrInvalid)
 
 	e.withRoot1(t)
@@ -82,10 +83,10 @@ func TestPublishRefusesUntrustedManifests(t *testing.T) {
 		signed []byte
 		want   error
 	}{
-		{"signed by a stranger", sign(t, m, stranger), release.ErrUnknownKey},
-		{"signed by a key only a later root lists", sign(t, m, k2), release.ErrUnknownKey},
-		{"expired", sign(t, expired, k1), release.ErrExpired},
-		{"signature broken", bytes.Replace(sign(t, m, k1), []byte(`"test release"`), []byte(`"test releasf"`), 1), release.ErrSignature},
+		{"signed by a stranger", releasetest.SignManifest(t, m, stranger), release.ErrUnknownKey},
+		{"signed by a key only a later root lists", releasetest.SignManifest(t, m, k2), release.ErrUnknownKey},
+		{"expired", releasetest.SignManifest(t, expired, k1), release.ErrExpired},
+		{"signature broken", bytes.Replace(releasetest.SignManifest(t, m, k1), []byte(`"test release"`), []byte(`"test releasf"`), 1), release.ErrSignature},
 		{"not a manifest", []byte("seatgate"), release.ErrMalformed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,8 +106,8 @@ func TestPublishRefusesUntrustedManifests(t *testing.T) {
 // manifest in any way is refused and leaves no object.
 func TestPublishRefusesMismatchedArtifacts(t *testing.T) {
 	e := newEnv(t).withRoot1(t)
-	data := artifact(1<<20+777, 3)
-	signed := sign(t, manifest(t, "1.4.2", data), k1)
+	data := releasetest.Bytes(1<<20+777, 3)
+	signed := releasetest.SignManifest(t, manifest(t, "1.4.2", data), k1)
 
 	flip := func(i int) []byte {
 		b := bytes.Clone(data)
@@ -152,9 +153,9 @@ func (r failingReader) Read([]byte) (int, error) {
 
 func TestRepublishAndWithdraw(t *testing.T) {
 	e := newEnv(t).withRoot1(t)
-	data := artifact(300<<10, 4)
+	data := releasetest.Bytes(300<<10, 4)
 	m := manifest(t, "1.4.2", data)
-	signed := sign(t, m, k1)
+	signed := releasetest.SignManifest(t, m, k1)
 	first, err := e.store.Publish(e.ctx, signed, bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
@@ -169,15 +170,15 @@ func TestRepublishAndWithdraw(t *testing.T) {
 	}
 	other := m
 	other.Notes = "another build"
-	_, err = e.store.Publish(e.ctx, sign(t, other, k1), failingReader{t})
+	_, err = e.store.Publish(e.ctx, releasetest.SignManifest(t, other, k1), failingReader{t})
 	wantErr(t, "another manifest for 1.4.2", err, firmware.ErrConflict)
 	sameArtifact := m
 	sameArtifact.Version = "1.4.3"
-	_, err = e.store.Publish(e.ctx, sign(t, sameArtifact, k1), bytes.NewReader(data))
+	_, err = e.store.Publish(e.ctx, releasetest.SignManifest(t, sameArtifact, k1), bytes.NewReader(data))
 	wantErr(t, "the artifact of 1.4.2 as 1.4.3", err, firmware.ErrConflict)
 
-	data2 := artifact(10<<10, 5)
-	if _, err := e.store.Publish(e.ctx, sign(t, manifest(t, "1.10.0", data2), k1), bytes.NewReader(data2)); err != nil {
+	data2 := releasetest.Bytes(10<<10, 5)
+	if _, err := e.store.Publish(e.ctx, releasetest.SignManifest(t, manifest(t, "1.10.0", data2), k1), bytes.NewReader(data2)); err != nil {
 		t.Fatal(err)
 	}
 	rels, err := e.store.Releases(e.ctx)
@@ -214,7 +215,7 @@ func TestRepublishAndWithdraw(t *testing.T) {
 
 	// The same bytes published again under a higher version are that
 	// release's: withdrawing the old version again leaves them.
-	if _, err := e.store.Publish(e.ctx, sign(t, sameArtifact, k1), bytes.NewReader(data)); err != nil {
+	if _, err := e.store.Publish(e.ctx, releasetest.SignManifest(t, sameArtifact, k1), bytes.NewReader(data)); err != nil {
 		t.Fatalf("the withdrawn artifact as 1.4.3: %v", err)
 	}
 	if _, err := e.store.Withdraw(e.ctx, "1.4.2"); err != nil {
