@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
@@ -47,6 +46,20 @@ var demoMembers = []demoMember{
 	{ID: "m-010", Name: "Hamza Javed", Plan: "flex", From: -7, Until: 23, Cards: []string{"0B1C2D3E"}, Seats: "fixed:A-06", Note: "fixed seat A-06"},
 	{ID: "m-011", Name: "Noor Fatima", Plan: "flex", From: 3, Until: 33, Cards: []string{"F00DBABE"}, Note: "plan starts in 3 days"},
 	{ID: "m-012", Name: "Ali Hassan", Plan: "flex", From: -15, Until: 15, Cards: []string{"04D1D2D3D4D5D6"}},
+	{ID: "m-013", Name: "Sara Qureshi", Plan: "flex", From: -25, Until: 35, Cards: []string{"13131313"}},
+	{ID: "m-014", Name: "Ahmed Raza", Plan: "flex", From: -30, Until: 6, Cards: []string{"14141414"}, Note: "plan ends in 6 days"},
+	{ID: "m-015", Name: "Ayesha Baig", Plan: "flex", From: -2, Until: 28, Cards: []string{"15151515"}, Seats: "zone:C"},
+	{ID: "m-016", Name: "Kamran Akmal", Plan: "flex", From: -9, Until: 21, Cards: []string{"16161616"}},
+	{ID: "m-017", Name: "Rabia Anwar", Plan: "flex", From: -14, Until: 16, Cards: []string{"17171717"}},
+	{ID: "m-018", Name: "Faisal Mehmood", Plan: "flex", From: -21, Until: 9, Cards: []string{"18181818"}},
+	{ID: "m-019", Name: "Mehwish Hayat", Plan: "flex", From: -4, Until: 26, Cards: []string{"19191919"}, Seats: "zone:C"},
+	{ID: "m-020", Name: "Asad Shafiq", Plan: "flex", From: -11, Until: 19, Cards: []string{"20202020"}},
+	{ID: "m-021", Name: "Nida Yasir", Plan: "flex", From: -6, Until: 24, Cards: []string{"21212121"}},
+	{ID: "m-022", Name: "Imran Nazir", Plan: "flex", From: -17, Until: 13, Cards: []string{"22222222"}},
+	{ID: "m-023", Name: "Saima Akram", Plan: "night", From: -8, Until: 22, Cards: []string{"23232323"}, Note: "night shift"},
+	{ID: "m-024", Name: "Danish Taimoor", Plan: "flex", From: -19, Until: 4, Cards: []string{"24242424"}, Note: "plan ends in 4 days"},
+	{ID: "m-025", Name: "Kiran Shah", Plan: "flex", From: -23, Until: 37, Cards: []string{"25252525"}},
+	{ID: "m-026", Name: "Yasir Hussain", Plan: "flex", From: -13, Until: 17, Cards: []string{"26262626"}},
 }
 
 // demoSnapshot builds the membership snapshot for the day of now, in the
@@ -172,7 +185,7 @@ has its certificate, and took its membership from HQ's journal. Try (the token i
 
 `, hq.SecretsDir(), hq.APIURL(), hq.Token, cfg.Centre, cfg.Centre, time.Now().In(loc).Format("2006-01-02"), time.Now().In(loc).Format("2006-01-02"), cfg.Centre)
 	}
-	fmt.Fprintf(stdout, `seatgate demo: a centre with 12 emulated desks (zones A and B), %d freelancers, data in %s
+	fmt.Fprintf(stdout, `seatgate demo: a centre with 24 emulated desks (zones A, B, C), %d freelancers, data in %s
 
   seats now:      curl -s %s/api/v1/seats
   event log:      curl -s '%s/api/v1/events?after=0&limit=20'
@@ -180,11 +193,13 @@ has its certificate, and took its membership from HQ's journal. Try (the token i
   tap yourself:   curl -s -X POST %s/api/v1/emulator/readers/desk-a01/tap -d '{"uid":"04A1B2C3D4E5F6"}'
   what desk shows: curl -s %s/api/v1/emulator/readers/desk-a01
 
-Scripted freelancers tap every %s. Ctrl-C to stop.
+A scripted day plays at one tap every %s, the centre's clock running fast (arrivals from 08:00,
+moves after lunch, departures from 16:00, the night shift from 20:00; an expired plan, a suspended
+member, a lost card, strangers' cards). Ctrl-C to stop.
 
 `, len(demoMembers), cfg.DataDir, base, base, base, base, base, *interval)
 
-	s := newDemoScript(*seed)
+	s := newDemoScript(*seed, demoDayStart(time.Now().In(loc)))
 	n := 0
 	tick := time.NewTicker(*interval)
 	defer tick.Stop()
@@ -196,14 +211,16 @@ Scripted freelancers tap every %s. Ctrl-C to stop.
 			return err
 		case <-tick.C:
 		}
-		t := s.next()
+		t, clock := s.next()
+		if err := g.SetClock(clock); err != nil {
+			return err
+		}
 		res, err := g.EmulatedTap(ctx, t.reader, t.uid)
-		now := time.Now().In(loc).Format("15:04:05")
+		now := clock.Format("Mon 15:04")
 		if err != nil {
-			fmt.Fprintf(stdout, "%s  %-14s %-8s error: %v\n", now, t.who, t.reader, err)
+			fmt.Fprintf(stdout, "%s  %-15s %-9s error: %v\n", now, t.who, t.reader, err)
 		} else {
-			s.apply(t, res.Outcome, res.PrevSeat)
-			line := fmt.Sprintf("%s  %-14s taps %-8s → %-8s", now, t.who, t.reader, res.Outcome)
+			line := fmt.Sprintf("%s  %-15s taps %-9s → %-8s", now, t.who, t.reader, res.Outcome)
 			if res.Reason != "" {
 				line += " (" + res.Reason + ")"
 			}
@@ -217,77 +234,5 @@ Scripted freelancers tap every %s. Ctrl-C to stop.
 			cancel()
 			return <-done
 		}
-	}
-}
-
-// demoScript picks plausible taps: people arrive, move, leave, and now and
-// then someone with a problem card tries.
-type demoScript struct {
-	rng    *rand.Rand
-	seated map[string]string // member id → reader
-}
-
-type demoTap struct{ who, reader, uid, member string }
-
-func newDemoScript(seed uint64) *demoScript {
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	return &demoScript{rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), seated: map[string]string{}}
-}
-
-var demoReaders = []string{"desk-a01", "desk-a02", "desk-a03", "desk-a04", "desk-a05", "desk-a06",
-	"desk-b01", "desk-b02", "desk-b03", "desk-b04", "desk-b05", "desk-b06"}
-
-func (s *demoScript) freeReader() string {
-	taken := map[string]bool{}
-	for _, r := range s.seated {
-		taken[r] = true
-	}
-	for range 20 {
-		r := demoReaders[s.rng.IntN(len(demoReaders))]
-		if !taken[r] {
-			return r
-		}
-	}
-	return demoReaders[s.rng.IntN(len(demoReaders))]
-}
-
-func (s *demoScript) next() demoTap {
-	if s.rng.IntN(10) == 0 {
-		return demoTap{who: "(unknown card)", reader: s.freeReader(), uid: fmt.Sprintf("%08X", s.rng.Uint32()|1)}
-	}
-	m := demoMembers[s.rng.IntN(len(demoMembers))]
-	uid := m.Cards[0]
-	if len(m.Revoked) > 0 && s.rng.IntN(3) == 0 {
-		uid = m.Revoked[0]
-	}
-	t := demoTap{who: m.Name, uid: uid, member: m.ID}
-	if r, ok := s.seated[m.ID]; ok {
-		if s.rng.IntN(3) == 0 {
-			t.reader = s.freeReader() // move
-		} else {
-			t.reader = r // leave
-		}
-		return t
-	}
-	t.reader = s.freeReader()
-	if s.rng.IntN(4) > 0 { // people mostly go where their plan lets them sit
-		switch m.Seats {
-		case "fixed:A-06":
-			t.reader = "desk-a06"
-		case "zone:B":
-			t.reader = demoReaders[6+s.rng.IntN(6)]
-		}
-	}
-	return t
-}
-
-func (s *demoScript) apply(t demoTap, outcome, prevSeat string) {
-	switch outcome {
-	case "checkin", "move":
-		s.seated[t.member] = t.reader
-	case "checkout":
-		delete(s.seated, t.member)
 	}
 }

@@ -223,3 +223,12 @@ func (g *Gateway) EmulatedTap(ctx context.Context, reader, uid string) (api.TapR
 	defer cancel()
 	return g.emu.Tap(ctx, reader, uid)
 }
+
+// SetClock moves the gateway's wall clock (the demo's accelerated day;
+// emulator.clock must be on).
+func (g *Gateway) SetClock(now time.Time) error {
+	if g.emu == nil {
+		return api.ErrUnknownReader
+	}
+	return g.emu.SetClock(now)
+}
