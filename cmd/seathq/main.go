@@ -118,7 +118,7 @@ func serve(ctx context.Context, c *Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o.Logger = lg
+	o.Logger, o.Version = lg, version
 	s, err := service.Start(ctx, o)
 	if err != nil {
 		return err

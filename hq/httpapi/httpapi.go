@@ -33,6 +33,7 @@ import (
 	"github.com/pkfreelance/seatgate/hq/fleet"
 	"github.com/pkfreelance/seatgate/hq/ingest"
 	"github.com/pkfreelance/seatgate/hq/ledger"
+	hqmetrics "github.com/pkfreelance/seatgate/hq/metrics"
 	"github.com/pkfreelance/seatgate/hq/pki"
 	"github.com/pkfreelance/seatgate/hq/registry"
 	"github.com/pkfreelance/seatgate/hq/rollout"
@@ -60,7 +61,10 @@ type Deps struct {
 	Ingester  *ingest.Ingester
 	Firmware  *hqfirmware.Store
 	Rollouts  *rollout.Store
-	Logger    *slog.Logger
+	// Metrics, when set, counts every request by route and serves GET
+	// /metrics (behind the token, like the rest: Prometheus sends it).
+	Metrics *hqmetrics.HQ
+	Logger  *slog.Logger
 	// ServiceUser is HQ's own user on the brokers (default "seathq").
 	ServiceUser string
 	// CertValidity of the gateway certificates issued (default 2 years).
@@ -90,7 +94,11 @@ func Handler(d Deps) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	auth := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
-		mux.Handle(pattern, a.authenticated(h))
+		mux.Handle(pattern, d.Metrics.Instrument(pattern, a.authenticated(h)))
+	}
+	if d.Metrics != nil {
+		metricsHandler := d.Metrics.Handler()
+		auth("GET /metrics", func(w http.ResponseWriter, r *http.Request) error { metricsHandler.ServeHTTP(w, r); return nil })
 	}
 	auth("GET /api/v1/keys", a.keys)
 	auth("GET /api/v1/stats", a.stats)

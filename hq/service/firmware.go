@@ -14,6 +14,7 @@ import (
 	"github.com/pkfreelance/seatgate/access/store"
 	hqfirmware "github.com/pkfreelance/seatgate/hq/firmware"
 	"github.com/pkfreelance/seatgate/hq/fleet"
+	hqmetrics "github.com/pkfreelance/seatgate/hq/metrics"
 	"github.com/pkfreelance/seatgate/hq/rollout"
 	"github.com/pkfreelance/seatgate/sync/wire"
 )
@@ -199,4 +200,14 @@ func (s *Service) firmwareEvents(ctx context.Context, centre, gateway string, ev
 	if err := s.Fleet.RecordFirmware(ctx, centre, gateway, reps); err != nil {
 		s.lg.Warn("fleet: firmware report not recorded", "gateway", centre+"/"+gateway, "err", err)
 	}
+}
+
+// newMetrics builds seathq's Prometheus metrics (GET /metrics on the API).
+func (s *Service) newMetrics() *hqmetrics.HQ {
+	src := hqmetrics.Sources{Version: s.o.Version, Ingest: s.Ingester.Stats, Fleet: s.Fleet.Stats, Gateways: s.Fleet.Gateways,
+		Logger: s.lg.With("component", "metrics")}
+	if s.Rollouts != nil {
+		src.Rollouts = s.Rollouts.List
+	}
+	return hqmetrics.New(src)
 }

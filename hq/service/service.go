@@ -89,6 +89,7 @@ type Options struct {
 	FirmwareHosts    []string
 	FirmwareURL      string
 	RolloutEvery     time.Duration // how often rollouts advance (default 10 s)
+	Version          string        // seathq's version (metrics)
 	Logger           *slog.Logger
 	StartTimeout     time.Duration // for the broker, the cluster's leader and the buckets (default 2 min)
 	CatchUpEntries   int           // see authority.Options
@@ -475,7 +476,7 @@ func (s *Service) startAPI(chains jetstream.KeyValue) error {
 	h, err := httpapi.Handler(httpapi.Deps{
 		Token: s.Token, HQKey: s.HQKey.Private, CA: s.CA, NC: s.NC, Chains: chains,
 		Authority: s.Authority, Registry: s.Registry, Fleet: s.Fleet, Ledger: s.Ledger, Ingester: s.Ingester, Logger: s.lg,
-		Firmware: s.Firmware, Rollouts: s.Rollouts,
+		Firmware: s.Firmware, Rollouts: s.Rollouts, Metrics: s.newMetrics(),
 		ServiceUser: s.o.NATSUser,
 	})
 	if err != nil {

@@ -97,7 +97,8 @@ func TestAPINeedsTheToken(t *testing.T) {
 	s := startHQ(t)
 	for _, token := range []string{"", "wrong-token-wrong-token", s.Token + "x"} {
 		c := client{t, s.APIURL(), token}
-		for _, p := range []string{"/api/v1/keys", "/api/v1/gateways", "/api/v1/centres/lhr-01/membership", "/api/v1/occupancy"} {
+		for _, p := range []string{"/api/v1/keys", "/api/v1/gateways", "/api/v1/centres/lhr-01/membership", "/api/v1/occupancy",
+			"/metrics", "/api/v1/rollouts", "/api/v1/firmware/releases"} {
 			if status, _ := c.do("GET", p, "", nil); status != http.StatusUnauthorized {
 				t.Errorf("GET %s with token %q: %d, want 401", p, token, status)
 			}
@@ -105,6 +106,15 @@ func TestAPINeedsTheToken(t *testing.T) {
 	}
 	if status, _ := (client{t, s.APIURL(), ""}).do("GET", "/healthz", "", nil); status != http.StatusOK {
 		t.Errorf("healthz: %d", status)
+	}
+	// With the token, Prometheus gets seathq's metrics, requests counted by route.
+	c := client{t, s.APIURL(), s.Token}
+	c.do("GET", "/api/v1/gateways", "", nil)
+	status, body := c.do("GET", "/metrics", "", nil)
+	for _, want := range []string{"seathq_build_info", `seathq_api_requests_total{code="200",route="GET /api/v1/gateways"}`} {
+		if status != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET /metrics: %d, lacks %s", status, want)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
@@ -134,6 +135,19 @@ func TestTapThroughTheAPI(t *testing.T) {
 		code, err := g.call(c.method, c.path, c.body, nil)
 		if code != c.code || err == nil || !strings.Contains(err.Error(), `"error"`) {
 			t.Errorf("%s %s: code %d err %v, want %d with an error body", c.method, c.path, code, err, c.code)
+		}
+	}
+	// Prometheus metrics count the taps by outcome and time them.
+	resp, err := client.Get(g.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`seatgate_taps_total{outcome="checkin",reason=""}`, `seatgate_tap_decision_seconds_count`,
+		`seatgate_readers 6`, `seatgate_build_info{version="e2e-test"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 	if err := g.stop(); err != nil {

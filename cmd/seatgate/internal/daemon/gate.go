@@ -10,6 +10,7 @@ import (
 	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/device/desk"
 	"github.com/pkfreelance/seatgate/device/scan"
+	"github.com/pkfreelance/seatgate/web/metrics"
 )
 
 // gate is the tap path: a tap from the scanner is decided and committed by
@@ -19,7 +20,8 @@ type gate struct {
 	wall    func() time.Time
 	desks   map[string]*desk.Desk // by reader id
 	log     *slog.Logger
-	onEvent func(store.Event) // optional observer (dashboards later)
+	onEvent func(store.Event) // optional observer: the outbox, the owner dashboard
+	metrics *metrics.Gateway  // nil: no metrics
 
 	mu      sync.Mutex
 	waiters map[waitKey][]chan tapOutcome
@@ -58,7 +60,15 @@ func (g *gate) handle(ev scan.Event) {
 	switch ev.Kind {
 	case scan.Tap:
 		uid := ev.UID.String()
+		start := time.Now()
 		dec, e, err := g.store.Tap(access.Tap{Reader: ev.Reader, UID: uid, At: ev.At}, g.wall())
+		commit := time.Since(start)
+		if err != nil {
+			g.metrics.ObserveTap(metrics.OutcomeError, metrics.ReasonStore, 0, commit)
+		} else {
+			// Decision: from the card's read to the committed decision.
+			g.metrics.ObserveTap(string(dec.Outcome), string(dec.Reason), time.Since(ev.At), commit)
+		}
 		if err != nil {
 			// Nothing was committed: the desk must not show green.
 			g.log.Error("tap not recorded", "reader", ev.Reader, "err", err)
@@ -78,6 +88,7 @@ func (g *gate) handle(ev scan.Event) {
 		g.notify(waitKey{ev.Reader, uid}, tapOutcome{Decision: dec, Event: e, Err: err})
 	case scan.Fault:
 		g.log.Warn("reader fault", "reader", ev.Reader, "err", ev.Err)
+		g.metrics.ReaderError(ev.Reader)
 		if d != nil {
 			d.Show(desk.ReaderFault)
 		}
@@ -165,6 +176,7 @@ func (g *gate) autoCheckout(ctx context.Context, every time.Duration) {
 		}
 		for _, e := range evs {
 			g.log.Info("auto check-out", "seat", e.Seat, "member", e.Member, "reason", string(e.Reason), "seq", e.Seq)
+			g.metrics.ObserveAutoCheckout(string(e.Reason))
 			if g.onEvent != nil {
 				g.onEvent(e)
 			}

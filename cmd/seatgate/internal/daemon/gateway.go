@@ -19,6 +19,7 @@ import (
 	"github.com/pkfreelance/seatgate/device/desk"
 	"github.com/pkfreelance/seatgate/device/scan"
 	"github.com/pkfreelance/seatgate/web/api"
+	"github.com/pkfreelance/seatgate/web/metrics"
 )
 
 // Options carry what the config file does not say.
@@ -43,6 +44,7 @@ type Gateway struct {
 	clock   *wallClock
 	hq      *hqLink  // nil without hq.broker
 	fw      *updater // nil without firmware.root
+	metrics *metrics.Gateway
 	ln      net.Listener
 
 	exitMu   sync.Mutex
@@ -111,6 +113,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if g.hq != nil {
 		g.hq.fw = g.fw
 	}
+	g.metrics = g.newMetrics()
+	g.gate.metrics = g.metrics
 	if g.emu != nil {
 		g.emu.gate = g.gate
 		g.emu.scanner = g.scanner
@@ -183,9 +187,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.emu != nil {
 		apiEmu = g.emu
 	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", g.metrics.Handler())
+	mux.Handle("/", api.New(api.Options{Store: g.store, Health: g, Emulator: apiEmu,
+		Logger: g.log.With("component", "api")}))
 	srv := &http.Server{
-		Handler: api.New(api.Options{Store: g.store, Health: g, Emulator: apiEmu,
-			Logger: g.log.With("component", "api")}),
+		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -276,6 +283,35 @@ func (g *Gateway) Health() api.HealthReport {
 		}
 	}
 	return rep
+}
+
+// newMetrics builds the Prometheus metrics (GET /metrics): gauges read
+// the store, the readers, the HQ link and the update at scrape time.
+func (g *Gateway) newMetrics() *metrics.Gateway {
+	src := metrics.Sources{Version: g.opts.Version, Logger: g.log.With("component", "metrics"),
+		Readers: func() (int, int) { ok, total, _ := g.readerHealth(); return ok, total },
+		Outbox: func() (uint64, time.Time, error) {
+			o, err := g.store.Outbox()
+			return o.Depth, o.OldestUndelivered, err
+		},
+		Membership:   func() (int64, error) { i, err := g.store.MembershipInfo(); return i.Revision, err },
+		ClockTrusted: func() bool { _, t := g.store.Now(g.clock.Now()); return t },
+	}
+	for _, r := range g.cfg.Readers {
+		src.ReaderIDs = append(src.ReaderIDs, r.ID)
+	}
+	if g.hq != nil {
+		src.HQConnected = func() bool { return g.hq.link.State().Connected }
+	}
+	if g.fw != nil {
+		src.Update = func() (string, int, int) {
+			if h := g.fw.health(); h != nil {
+				return h.Phase, h.Done, h.Total
+			}
+			return "", 0, 0
+		}
+	}
+	return metrics.New(src)
 }
 
 // readerHealth counts working readers and says whether the clock is trusted.
