@@ -25,6 +25,7 @@ need() { # need CMD DEBIAN-PACKAGE: install a missing tool, or fail (never skip)
 
 need go golang-go
 need mosquitto mosquitto   # a real MQTT broker for the sync integration tests
+need chromium chromium     # headless browser for the dashboards' browser tests
 go version
 go mod download
 

@@ -32,6 +32,7 @@ Commands:
                                          into the gateway's cache; --allow-unsigned for development only
   seatgate key show --config FILE        print the gateway's device public key (created at the first call),
                                          for enrolment at HQ ('seatctl gateway enrol --device-key')
+  seatgate passwd --config FILE          set the owner dashboard's password (read from standard input)
   seatgate version                       print the version
 `
 
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRun(ctx, args[1:], stderr)
 	case "supervise":
 		return cmdSupervise(ctx, args[1:], stderr)
+	case "passwd":
+		return cmdPasswd(args[1:], os.Stdin, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr)
 	case "members":

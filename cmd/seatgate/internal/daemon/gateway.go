@@ -20,6 +20,7 @@ import (
 	"github.com/pkfreelance/seatgate/device/scan"
 	"github.com/pkfreelance/seatgate/web/api"
 	"github.com/pkfreelance/seatgate/web/metrics"
+	"github.com/pkfreelance/seatgate/web/owner"
 )
 
 // Options carry what the config file does not say.
@@ -45,6 +46,7 @@ type Gateway struct {
 	hq      *hqLink  // nil without hq.broker
 	fw      *updater // nil without firmware.root
 	metrics *metrics.Gateway
+	dash    *owner.Dashboard
 	ln      net.Listener
 
 	exitMu   sync.Mutex
@@ -104,7 +106,6 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 			return nil, fmt.Errorf("hq link: %w", err)
 		}
 		g.hq.health = g.readerHealth
-		g.gate.onEvent = func(store.Event) { g.hq.eventLogged() }
 	}
 	if g.fw, err = newUpdater(g, loc); err != nil {
 		st.Close()
@@ -115,6 +116,16 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	g.metrics = g.newMetrics()
 	g.gate.metrics = g.metrics
+	if g.dash, err = g.newDashboard(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	g.gate.onEvent = func(store.Event) {
+		if g.hq != nil {
+			g.hq.eventLogged()
+		}
+		g.dash.Notify()
+	}
 	if g.emu != nil {
 		g.emu.gate = g.gate
 		g.emu.scanner = g.scanner
@@ -187,10 +198,15 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.emu != nil {
 		apiEmu = g.emu
 	}
+	// The owner's dashboard at /, the JSON API under /api/v1 (member
+	// names: a session, or a client on this machine), /healthz and
+	// /metrics for monitoring.
+	apiH := api.New(api.Options{Store: g.store, Health: g, Emulator: apiEmu, Logger: g.log.With("component", "api")})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", g.metrics.Handler())
-	mux.Handle("/", api.New(api.Options{Store: g.store, Health: g, Emulator: apiEmu,
-		Logger: g.log.With("component", "api")}))
+	mux.Handle("/healthz", apiH)
+	mux.Handle("/api/v1/", localOr(g.dash.RequireSession(apiH), apiH))
+	mux.Handle("/", g.dash.Handler())
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -224,6 +240,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 	}
 
+	srv.RegisterOnShutdown(g.dash.Close)
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(g.ln) }()
 	g.log.Info("gateway running", "centre", g.cfg.Centre, "gateway", g.cfg.Gateway,
@@ -283,6 +300,44 @@ func (g *Gateway) Health() api.HealthReport {
 		}
 	}
 	return rep
+}
+
+// newDashboard builds the owner's dashboard (web/owner).
+func (g *Gateway) newDashboard() (*owner.Dashboard, error) {
+	o := owner.Options{Store: g.store, Health: g, DataDir: g.cfg.DataDir, Logger: g.log.With("component", "owner"),
+		Now: g.clock.Now}
+	if g.emu != nil {
+		o.Emulator = g.emu
+	}
+	if g.fw != nil {
+		o.Firmware = func() owner.FirmwareState {
+			s, p := g.fw.agent.Status()
+			fs := owner.FirmwareState{Phase: string(s.Phase), Version: s.Version, Detail: s.Detail, Done: s.Done, Total: s.Total}
+			if p.Total > 0 {
+				fs.Done, fs.Total = p.Done, p.Total
+			}
+			return fs
+		}
+	}
+	d, err := owner.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("owner dashboard: %w", err)
+	}
+	return d, nil
+}
+
+// localOr serves a request from this machine (loopback) with open, any
+// other with guarded.
+func localOr(guarded, open http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+				open.ServeHTTP(w, r)
+				return
+			}
+		}
+		guarded.ServeHTTP(w, r)
+	})
 }
 
 // newMetrics builds the Prometheus metrics (GET /metrics): gauges read
