@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -18,7 +19,21 @@ import (
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
 	"github.com/pkfreelance/seatgate/hq/service"
+	"github.com/pkfreelance/seatgate/web/owner"
 )
+
+// demoPassword is a fresh password for the demo's dashboards: four short
+// words are easy to type from the terminal.
+func demoPassword() string {
+	words := []string{"chai", "kite", "desk", "lamp", "rain", "mango", "river", "cloud", "spice", "tiger", "lotus", "pearl"}
+	b := make([]byte, 4)
+	rand.Read(b)
+	parts := make([]string, 4)
+	for i := range parts {
+		parts[i] = words[int(b[i])%len(words)]
+	}
+	return strings.Join(parts, "-")
+}
 
 //go:embed demo.yaml
 var demoConfig []byte
@@ -124,6 +139,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cfg.DataDir = *dataDir
 	cfg.HTTP.Listen = *listen
+	ownerPassword := demoPassword()
+	if err := owner.SetPassword(cfg.DataDir, ownerPassword); err != nil {
+		return err
+	}
 
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {
@@ -185,7 +204,10 @@ has its certificate, and took its membership from HQ's journal. Try (the token i
 
 `, hq.SecretsDir(), hq.APIURL(), hq.Token, cfg.Centre, cfg.Centre, time.Now().In(loc).Format("2006-01-02"), time.Now().In(loc).Format("2006-01-02"), cfg.Centre)
 	}
-	fmt.Fprintf(stdout, `seatgate demo: a centre with 24 emulated desks (zones A, B, C), %d freelancers, data in %s
+	fmt.Fprintf(stdout, `Owner dashboard: %s/   password: %s
+  (live seat map, today, charts, plans ending, health; tap a card from its emulator panel)
+
+seatgate demo: a centre with 24 emulated desks (zones A, B, C), %d freelancers, data in %s
 
   seats now:      curl -s %s/api/v1/seats
   event log:      curl -s '%s/api/v1/events?after=0&limit=20'
@@ -197,7 +219,7 @@ A scripted day plays at one tap every %s, the centre's clock running fast (arriv
 moves after lunch, departures from 16:00, the night shift from 20:00; an expired plan, a suspended
 member, a lost card, strangers' cards). Ctrl-C to stop.
 
-`, len(demoMembers), cfg.DataDir, base, base, base, base, base, *interval)
+`, base, ownerPassword, len(demoMembers), cfg.DataDir, base, base, base, base, base, *interval)
 
 	s := newDemoScript(*seed, demoDayStart(time.Now().In(loc)))
 	n := 0
