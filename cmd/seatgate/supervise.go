@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pkfreelance/seatgate/cmd/internal/sdnotify"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
 	"github.com/pkfreelance/seatgate/firmware/slots"
@@ -46,9 +47,12 @@ func cmdSupervise(ctx context.Context, args []string, stderr io.Writer) error {
 		level, childArgs = slog.LevelDebug, append(childArgs, "--debug")
 	}
 	return slots.Supervise(ctx, slots.SupervisorConfig{
-		Dir:        filepath.Join(cfg.DataDir, daemon.FirmwareDir),
-		Args:       childArgs,
-		Initial:    self,
+		Dir:     filepath.Join(cfg.DataDir, daemon.FirmwareDir),
+		Args:    childArgs,
+		Initial: self,
+		// The gateway, not the supervisor, pings systemd's watchdog and
+		// says when it is ready (the unit has NotifyAccess=all).
+		Env:        sdnotify.ChildEnv(),
 		BootIDPath: *bootID,
 		// A trial that neither commits nor fails (hung, or its agent off)
 		// is rolled back: health must hold for the dwell, then it commits.

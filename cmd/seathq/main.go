@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/pkfreelance/seatgate/cmd/internal/sdnotify"
 	"github.com/pkfreelance/seatgate/hq/service"
 )
 
@@ -124,7 +125,14 @@ func serve(ctx context.Context, c *Config, stderr io.Writer) error {
 		return err
 	}
 	lg.Info("seathq running", "version", version, "api", s.APIURL(), "token_file", o.SecretsDir+"/"+service.APITokenFile)
+	// systemd (Type=notify): ready, and the watchdog pinged while NATS
+	// answers.
+	if err := sdnotify.Ready(); err != nil {
+		lg.Warn("systemd notify", "err", err)
+	}
+	go sdnotify.RunWatchdog(ctx, func() bool { return s.NC.IsConnected() })
 	<-ctx.Done()
 	lg.Info("seathq stopping")
+	sdnotify.Stopping()
 	return s.Close()
 }

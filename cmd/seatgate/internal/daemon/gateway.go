@@ -15,6 +15,7 @@ import (
 
 	"github.com/pkfreelance/seatgate/access"
 	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/cmd/internal/sdnotify"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/device/desk"
 	"github.com/pkfreelance/seatgate/device/scan"
@@ -245,6 +246,15 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() { srvErr <- srv.Serve(g.ln) }()
 	g.log.Info("gateway running", "centre", g.cfg.Centre, "gateway", g.cfg.Gateway,
 		"http", g.ln.Addr().String(), "readers", len(g.cfg.Readers))
+	// systemd (Type=notify): ready now; the watchdog is pinged while the
+	// database answers (a broken reader or a lost uplink is no reason to
+	// restart the desks that work).
+	if err := sdnotify.Ready(); err != nil {
+		g.log.Warn("systemd notify", "err", err)
+	}
+	goRun(func() {
+		sdnotify.RunWatchdog(ctx, func() bool { _, err := g.store.LastSeq(); return err == nil })
+	})
 
 	var err error
 	select {
@@ -252,6 +262,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	case err = <-srvErr:
 		err = fmt.Errorf("http server: %w", err)
 	}
+	sdnotify.Stopping()
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer shutCancel()
 	if serr := srv.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
