@@ -26,6 +26,10 @@ need() { # need CMD DEBIAN-PACKAGE: install a missing tool, or fail (never skip)
 need go golang-go
 need mosquitto mosquitto   # a real MQTT broker for the sync integration tests
 need chromium chromium     # headless browser for the dashboards' browser tests
+need systemd-analyze systemd   # the units are checked with systemd-analyze verify and security
+need dpkg-deb dpkg         # the release script builds .deb packages
+need curl curl             # the provisioning guide's commands
+need setsid util-linux
 go version
 go mod download
 

@@ -182,6 +182,9 @@ func (g *Gateway) Listen() error {
 // down in order and closes the database.
 func (g *Gateway) Run(ctx context.Context) error {
 	defer g.store.Close()
+	// A ping before anything else: after a firmware switch the watchdog's
+	// interval has partly run out in the version before.
+	sdnotify.Watchdog()
 	if err := g.Listen(); err != nil {
 		return err
 	}
@@ -262,7 +265,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	case err = <-srvErr:
 		err = fmt.Errorf("http server: %w", err)
 	}
-	sdnotify.Stopping()
+	g.exitMu.Lock()
+	switching := g.exitCode != 0
+	g.exitMu.Unlock()
+	if !switching {
+		// Not for a stop for the supervisor (a firmware switch or a
+		// rollback): STOPPING=1 would make systemd stop the whole unit.
+		sdnotify.Stopping()
+	}
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer shutCancel()
 	if serr := srv.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
