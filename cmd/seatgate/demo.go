@@ -18,6 +18,7 @@ import (
 	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/config"
 	"github.com/pkfreelance/seatgate/cmd/seatgate/internal/daemon"
+	"github.com/pkfreelance/seatgate/hq/dashboard"
 	"github.com/pkfreelance/seatgate/hq/service"
 	"github.com/pkfreelance/seatgate/web/owner"
 )
@@ -170,6 +171,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		defer hq.Close()
+		if err := dashboard.SetPassword(hq.SecretsDir(), "demo", ownerPassword); err != nil {
+			return err
+		}
 	}
 
 	ln, err := net.Listen("tcp", *listen)
@@ -193,6 +197,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := waitMembership(ctx, g, hq, cfg.Centre); err != nil {
 			return err
 		}
+		fmt.Fprintf(stdout, "HQ dashboard:    %s/   user: demo   password: %s\n\n", hq.APIURL(), ownerPassword)
 		fmt.Fprintf(stdout, `HQ (seathq, embedded NATS with JetStream and MQTT over TLS) is running too; the gateway is enrolled,
 has its certificate, and took its membership from HQ's journal. Try (the token is in %s/api-token):
 

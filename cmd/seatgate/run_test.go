@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -139,5 +140,11 @@ func TestDemoRunsScriptedTaps(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "took its membership from HQ") {
 		t.Errorf("demo did not run with its HQ:\n%s", out.String())
+	}
+	// Both dashboards, with the password that opens them.
+	owner := regexp.MustCompile(`Owner dashboard: (http://\S+)/\s+password: (\S+)`).FindStringSubmatch(out.String())
+	hq := regexp.MustCompile(`HQ dashboard:\s+(http://\S+)/\s+user: demo\s+password: (\S+)`).FindStringSubmatch(out.String())
+	if owner == nil || hq == nil || owner[2] != hq[2] || len(owner[2]) < 12 {
+		t.Errorf("demo did not print both dashboards with a password:\n%s", out.String())
 	}
 }

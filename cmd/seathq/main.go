@@ -34,6 +34,8 @@ const usage = `seathq: headquarters of the seat access-control network
   seathq config check [--config FILE]   check a configuration file and exit
   seathq init [--config FILE]           create the secrets (HQ key, CA, API token, NATS password) and exit;
                                         for a cluster, run it on one node and copy secrets_dir to the others
+  seathq passwd --user NAME [--config FILE]
+                                        add or change a dashboard account (password read from standard input)
   seathq version
 `
 
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cmd, args = "config check", args[1:]
 	}
 	switch cmd {
+	case "passwd":
+		return cmdPasswd(args, os.Stdin, stdout, stderr)
 	case "run", "config check", "init":
 		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 		fs.SetOutput(stderr)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/pkfreelance/seatgate/hq/authority"
 	"github.com/pkfreelance/seatgate/hq/broker"
+	"github.com/pkfreelance/seatgate/hq/dashboard"
 	hqfirmware "github.com/pkfreelance/seatgate/hq/firmware"
 	"github.com/pkfreelance/seatgate/hq/fleet"
 	"github.com/pkfreelance/seatgate/hq/httpapi"
@@ -482,12 +483,27 @@ func (s *Service) startAPI(chains jetstream.KeyValue) error {
 	if err != nil {
 		return err
 	}
+	// The analysts' dashboard at /, behind its own login; the JSON API
+	// (bearer token) under /api, /healthz and /metrics.
+	dash, err := dashboard.New(dashboard.Options{Fleet: s.Fleet, Ledger: s.Ledger, Rollouts: s.Rollouts, Registry: s.Registry,
+		SecretsDir: s.o.SecretsDir, CentresFile: filepath.Join(s.o.DataDir, dashboard.CentresFile),
+		Logger: s.lg.With("part", "dashboard")})
+	if err != nil {
+		return fmt.Errorf("seathq: dashboard: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", h)
+	mux.Handle("/healthz", h)
+	mux.Handle("/metrics", h)
+	mux.Handle("/", dash.Handler())
 	ln, err := net.Listen("tcp", s.o.APIListen)
 	if err != nil {
+		dash.Close()
 		return fmt.Errorf("seathq: API: %w", err)
 	}
 	s.apiAddr = ln.Addr().String()
-	s.api = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	s.api = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	s.api.RegisterOnShutdown(dash.Close)
 	tlsOn := s.o.APICert != ""
 	s.wg.Go(func() {
 		var err error
