@@ -30,6 +30,12 @@ need systemd-analyze systemd   # the units are checked with systemd-analyze veri
 need dpkg-deb dpkg         # the release script builds .deb packages
 need curl curl             # the provisioning guide's commands
 need setsid util-linux
+# Urdu labels in the dashboards' screenshots need a font with Arabic script
+# (cosmetic, so best effort).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! fc-list 2>/dev/null | grep -qi 'noto.*arabic'; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-core >/dev/null 2>&1 ||
+		echo "test.sh: fonts-noto-core not installed: Urdu screenshots will show boxes"
+fi
 go version
 go mod download
 

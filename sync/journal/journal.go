@@ -86,6 +86,7 @@ type Applier struct {
 	stats   Stats
 	lastAsk time.Time
 	pending map[int64]wire.JournalEntry // verified entries that arrived before their predecessors
+	newest  int64                       // the highest revision verified (Newest)
 
 	// snapMu serialises snapshot chunks, which may take a while: the
 	// last one applies the snapshot.
@@ -114,6 +115,19 @@ func (a *Applier) Stats() Stats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.stats
+}
+
+// Newest is the highest journal revision seen from HQ, applied or held
+// waiting for a missing one (0: none yet). Newest minus the membership's
+// revision is how far the gateway lags behind what it knows HQ has.
+func (a *Applier) Newest() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := a.newest
+	for rev := range a.pending {
+		n = max(n, rev)
+	}
+	return n
 }
 
 // Connected asks HQ for everything after the gateway's revision: called on
@@ -177,6 +191,9 @@ func (a *Applier) entry(ctx context.Context, e wire.JournalEntry) error {
 		a.count(func(s *Stats) { s.Rejected++ })
 		return fmt.Errorf("%w: %s", ErrWrongCentre, e.Centre)
 	}
+	a.mu.Lock()
+	a.newest = max(a.newest, e.Rev)
+	a.mu.Unlock()
 	for {
 		err := a.apply(e)
 		switch {

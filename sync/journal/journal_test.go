@@ -104,6 +104,9 @@ func TestEntriesInOrderGapsAndForgeries(t *testing.T) {
 	if rev(t, s) != 1 || len(p.from) != 1 || p.from[0] != 2 {
 		t.Fatalf("after a gap: revision %d, asked %v, want 1 and [2]", rev(t, s), p.from)
 	}
+	if n := a.Newest(); n != 4 {
+		t.Errorf("Newest = %d with revisions 3 and 4 held, want 4 (the gateway lags by 3)", n)
+	}
 	_, otherKey, _ := ed25519.GenerateKey(nil)
 	forged := []struct {
 		name    string

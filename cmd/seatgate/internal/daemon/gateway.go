@@ -378,6 +378,13 @@ func (g *Gateway) newMetrics() *metrics.Gateway {
 	}
 	if g.hq != nil {
 		src.HQConnected = func() bool { return g.hq.link.State().Connected }
+		src.JournalLag = func() int64 {
+			info, err := g.store.MembershipInfo()
+			if n := g.hq.journal.Newest(); err == nil && n > info.Revision {
+				return n - info.Revision
+			}
+			return 0
+		}
 	}
 	if g.fw != nil {
 		src.Update = func() (string, int, int) {
