@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -159,6 +160,9 @@ func (s *Store) deleteArtifact(ctx context.Context, sha string) {
 // reader's end, and the reader reports its end only once the whole artifact
 // matched, so a mismatch leaves nothing: the object store purges the chunks
 // it had written.
+// PutTimeout bounds storing one artifact.
+const PutTimeout = 15 * time.Minute
+
 func (s *Store) putArtifact(ctx context.Context, m release.Manifest, artifact io.Reader) error {
 	meta := jetstream.ObjectMeta{
 		Name:        m.SHA256,
@@ -166,6 +170,11 @@ func (s *Store) putArtifact(ctx context.Context, m release.Manifest, artifact io
 		Metadata:    map[string]string{metaVersion: m.Version},
 		Opts:        &jetstream.ObjectMetaOptions{ChunkSize: objectChunkSize(m.ChunkSize)},
 	}
+	// A deadline for the whole upload, not nats.go's default of 5 s per
+	// chunk's acknowledgement: a busy or fsync-every-write JetStream can
+	// take longer to acknowledge one chunk of a large release.
+	ctx, cancel := context.WithTimeout(ctx, PutTimeout)
+	defer cancel()
 	if _, err := s.obs.Put(ctx, meta, newChecker(artifact, m)); err != nil {
 		if errors.Is(err, ErrMismatch) {
 			return fmt.Errorf("firmware: release %s: %w", m.Version, err)
