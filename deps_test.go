@@ -27,6 +27,9 @@ func TestDependencyDirection(t *testing.T) {
 		{"./sync/...", []string{"github.com/pkfreelance/seatgate/hq", "github.com/nats-io/nats-server"}},
 		// The update path trusts only signatures: it knows nothing of the
 		// broker, HQ's code or the hardware (the daemon wires it).
+		// The login the two dashboards share knows nothing of either side.
+		{"./web/auth/...", []string{"github.com/pkfreelance/seatgate/hq", "github.com/pkfreelance/seatgate/device",
+			"github.com/pkfreelance/seatgate/sync", "github.com/pkfreelance/seatgate/web/owner"}},
 		{"./firmware/...", []string{"github.com/pkfreelance/seatgate/hq", "github.com/pkfreelance/seatgate/sync",
 			"github.com/pkfreelance/seatgate/device", "github.com/eclipse/paho.mqtt.golang", "github.com/nats-io/", "periph.io/"}},
 	}

@@ -2,8 +2,8 @@ package dashboard
 
 // The login, kept apart from the pages so that it can move to a package
 // shared with the owner dashboard (web/owner): accounts in UsersFile
-// (password.go), sessions in memory (session.go), a per-address limit on
-// wrong passwords (limiter.go). The pages use only newAuth, login,
+// (password.go), hashes, sessions in memory and a per-address limit on
+// wrong passwords from web/auth. The pages use only newAuth, login,
 // session, logout and the requirePage and requireData wrappers.
 
 import (
@@ -11,20 +11,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	webauth "github.com/pkfreelance/seatgate/web/auth"
 )
 
 // cookieName is the session cookie.
 const cookieName = "seathq_session"
 
 // maxVerifying bounds the Argon2id hashes computed at once: each takes
-// argonMemory (64 MiB).
+// 64 MiB (webauth.DefaultParams).
 const maxVerifying = 2
 
 // errWrongPassword is a login with an unknown user or a wrong password;
@@ -42,18 +42,18 @@ func (e *lockedError) Error() string {
 type auth struct {
 	usersFile string
 	log       *slog.Logger
-	sessions  *sessions
-	limiter   *loginLimiter
-	verifying chan struct{}
-	dummy     phc // hashed for an unknown user, so it takes as long as a known one
+	sessions  *webauth.Sessions
+	limiter   *webauth.Limiter
+	verifying *webauth.Verifier
+	dummy     webauth.Hash // hashed for an unknown user, so it takes as long as a known one
 }
 
 func newAuth(secretsDir string, now func() time.Time, lg *slog.Logger) *auth {
-	dummy := phc{time: argonTime, memory: argonMemory, threads: argonThreads, salt: make([]byte, saltLen), key: make([]byte, keyLen)}
+	dummy := webauth.Hash{Params: webauth.DefaultParams, Salt: make([]byte, webauth.SaltLen), Key: make([]byte, webauth.KeyLen)}
 	return &auth{
 		usersFile: filepath.Join(secretsDir, UsersFile), log: lg,
-		sessions: newSessions(now), limiter: newLoginLimiter(now),
-		verifying: make(chan struct{}, maxVerifying), dummy: dummy,
+		sessions: newSessions(now), limiter: webauth.NewLimiter(now),
+		verifying: webauth.NewVerifier(maxVerifying), dummy: dummy,
 	}
 }
 
@@ -62,7 +62,7 @@ func newAuth(secretsDir string, now func() time.Time, lg *slog.Logger) *auth {
 // wait; the password was not even looked at), errWrongPassword,
 // ErrNoUsers, or a problem with the users file.
 func (a *auth) login(ctx context.Context, client, user, password string) (string, error) {
-	if wait := a.limiter.wait(client); wait > 0 {
+	if wait := a.limiter.Wait(client); wait > 0 {
 		return "", &lockedError{wait}
 	}
 	data, err := os.ReadFile(a.usersFile)
@@ -83,28 +83,26 @@ func (a *auth) login(ctx context.Context, client, user, password string) (string
 	if !known || len(password) > MaxPasswordLen {
 		h = a.dummy
 		for _, u := range users { // as costly as a real account's
-			h.time, h.memory, h.threads = u.time, u.memory, u.threads
+			h.Params = u.Params
 			break
 		}
 	}
-	select {
-	case a.verifying <- struct{}{}:
-	case <-ctx.Done():
-		return "", ctx.Err()
+	matches, err := a.verifying.Matches(ctx, h, password)
+	if err != nil {
+		return "", err
 	}
-	ok := h.matches(password) && known && len(password) <= MaxPasswordLen
-	<-a.verifying
-	if !ok {
-		lock := a.limiter.failed(client)
+	if ok := matches && known && len(password) <= MaxPasswordLen; !ok {
+		lock := a.limiter.Failed(client)
 		a.log.Warn("dashboard login: wrong user or password", "client", client, "user", clip(user, 32), "lock", lock)
 		if lock > 0 {
 			return "", &lockedError{lock}
 		}
 		return "", errWrongPassword
 	}
-	a.limiter.succeeded(client)
+	a.limiter.Succeeded(client)
 	a.log.Info("dashboard login", "client", client, "user", user)
-	return a.sessions.create(user), nil
+	token, _ := a.sessions.Create(user)
+	return token, nil
 }
 
 // setCookie hands the browser its session token.
@@ -122,7 +120,7 @@ func (a *auth) session(r *http.Request, touch bool) (session, bool) {
 	if err != nil {
 		return session{}, false
 	}
-	return a.sessions.lookup(c.Value, touch)
+	return a.sessions.Lookup(c.Value, touch)
 }
 
 // valid reports whether the session of r's cookie is still valid, not
@@ -135,7 +133,7 @@ func (a *auth) valid(r *http.Request) bool {
 // logout ends the request's session and clears its cookie.
 func (a *auth) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(cookieName); err == nil {
-		a.sessions.end(c.Value)
+		a.sessions.End(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
@@ -176,27 +174,6 @@ func (a *auth) requireData(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
 	}
-}
-
-// clientIP is the address a request came from. Forwarding headers are
-// not believed: behind a reverse proxy every client shares its address,
-// and so its login limit.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// localPath returns p if it is a path on this server, else "/": the
-// login page's next must not send anyone to another site.
-func localPath(p string) string {
-	bad := func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsFunc(p, bad) {
-		return "/"
-	}
-	return p
 }
 
 // clip shortens s to at most n bytes for a log line.

@@ -11,7 +11,7 @@ import (
 // owner dashboard, or anything that loads from another site.
 func TestDependencies(t *testing.T) {
 	bad := []string{"github.com/pkfreelance/seatgate/hq/service", "github.com/pkfreelance/seatgate/hq/httpapi",
-		"github.com/pkfreelance/seatgate/web/", "github.com/chromedp/", "periph.io/", "github.com/eclipse/paho"}
+		"github.com/pkfreelance/seatgate/web/owner", "github.com/pkfreelance/seatgate/web/api", "github.com/chromedp/", "periph.io/", "github.com/eclipse/paho"}
 	for _, pkg := range []string{"github.com/pkfreelance/seatgate/hq/dashboard", "github.com/pkfreelance/seatgate/hq/dashboard/dashboardtest"} {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", pkg).CombinedOutput()
 		if err != nil {

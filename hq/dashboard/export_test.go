@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	webauth "github.com/pkfreelance/seatgate/web/auth"
 )
 
 // WriteCheapUsers writes UsersFile in dir with name → password hashed at
@@ -14,8 +16,7 @@ import (
 func WriteCheapUsers(dir string, users map[string]string) error {
 	var lines []string
 	for name, pw := range users {
-		h := phc{time: 1, memory: minArgonMemory, threads: 1, salt: []byte("0123456789abcdef")}
-		h.key = h.derive(pw, keyLen)
+		h := webauth.HashWith(pw, webauth.CheapestParams, []byte("0123456789abcdef"))
 		lines = append(lines, name+":"+h.String())
 	}
 	slices.Sort(lines)
@@ -36,8 +37,8 @@ func (d *Dashboard) CentreAt(id string, now time.Time) CentreView {
 const (
 	SessionIdle  = sessionIdle
 	SessionMax   = sessionMax
-	FreeFailures = freeFailures
-	FirstLock    = firstLock
+	FreeFailures = webauth.FreeFailures
+	FirstLock    = webauth.FirstLock
 )
 
 // Labels returns the labels of a language, for the label tests.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/sync/wire"
+	webauth "github.com/pkfreelance/seatgate/web/auth"
 )
 
 // Handler serves the dashboard. Mount it at "/" beside the JSON API: it
@@ -133,7 +134,7 @@ type loginView struct {
 }
 
 func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
-	next := localPath(r.URL.Query().Get("next"))
+	next := webauth.LocalPath(r.URL.Query().Get("next"))
 	if _, ok := d.auth.session(r, false); ok {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
@@ -148,14 +149,14 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	l := lang(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	next := localPath(r.PostFormValue("next"))
+	next := webauth.LocalPath(r.PostFormValue("next"))
 	user := r.PostFormValue("user")
 	fail := func(status int, msg string) {
 		p := d.page(r, "login.title", "")
 		p.Body = loginView{Next: next, User: user, Message: msg}
 		d.render(w, r, status, "login", p)
 	}
-	token, err := d.auth.login(r.Context(), clientIP(r), user, r.PostFormValue("password"))
+	token, err := d.auth.login(r.Context(), webauth.ClientIP(r), user, r.PostFormValue("password"))
 	var locked *lockedError
 	switch {
 	case errors.As(err, &locked):

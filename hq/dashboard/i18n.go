@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	webauth "github.com/pkfreelance/seatgate/web/auth"
 )
 
 // The labels of every page, one JSON object per language in labels/:
@@ -121,5 +123,5 @@ func setLang(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l.Code, Path: "/", MaxAge: 365 * 24 * 3600,
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, HttpOnly: true})
-	http.Redirect(w, r, localPath(r.URL.Query().Get("back")), http.StatusSeeOther)
+	http.Redirect(w, r, webauth.LocalPath(r.URL.Query().Get("back")), http.StatusSeeOther)
 }

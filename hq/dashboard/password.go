@@ -2,18 +2,14 @@ package dashboard
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/argon2"
+	webauth "github.com/pkfreelance/seatgate/web/auth"
 )
 
 // UsersFile holds the operator accounts, in seathq's secrets directory,
@@ -21,8 +17,9 @@ import (
 //
 //	name:$argon2id$v=19$m=65536,t=2,p=2$<salt>$<hash>
 //
-// with salt and hash in unpadded standard base64. Blank lines and lines
-// starting with # are ignored (SetPassword keeps them).
+// with salt and hash in unpadded standard base64 (new hashes use
+// webauth.DefaultParams). Blank lines and lines starting with # are ignored
+// (SetPassword keeps them).
 const UsersFile = "dashboard-users"
 
 // MinPasswordLen is the shortest password SetPassword accepts, in
@@ -34,16 +31,6 @@ const (
 
 // MaxUsersFile is the largest users file read.
 const MaxUsersFile = 1 << 20
-
-// Argon2id parameters of new hashes (RFC 9106's second recommended
-// option): 64 MiB, 2 passes, 2 lanes, 16-byte salt, 32-byte key.
-const (
-	argonTime    = 2
-	argonMemory  = 64 * 1024 // KiB
-	argonThreads = 2
-	saltLen      = 16
-	keyLen       = 32
-)
 
 // ErrNoUsers is what a login meets when no account has been set up.
 var ErrNoUsers = errors.New("no dashboard account is set up: run `seathq passwd`")
@@ -89,12 +76,10 @@ func SetPassword(secretsDir, user, password string) error {
 	if _, err := parseUsers(old, path); err != nil {
 		return fmt.Errorf("set dashboard password: %w", err)
 	}
-	salt := make([]byte, saltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return fmt.Errorf("set dashboard password: salt: %w", err)
+	h, err := webauth.NewHash(password)
+	if err != nil {
+		return fmt.Errorf("set dashboard password: %w", err)
 	}
-	h := phc{time: argonTime, memory: argonMemory, threads: argonThreads, salt: salt}
-	h.key = h.derive(password, keyLen)
 	line := user + ":" + h.String()
 
 	var out bytes.Buffer
@@ -114,7 +99,7 @@ func SetPassword(secretsDir, user, password string) error {
 	if err := os.MkdirAll(secretsDir, 0o700); err != nil {
 		return fmt.Errorf("set dashboard password: %w", err)
 	}
-	if err := writeFileAtomic(path, out.Bytes()); err != nil {
+	if err := webauth.WriteSecretFile(path, out.Bytes()); err != nil {
 		return fmt.Errorf("set dashboard password: %w", err)
 	}
 	return nil
@@ -122,11 +107,11 @@ func SetPassword(secretsDir, user, password string) error {
 
 // parseUsers reads a users file: name → hash. filename is for the errors,
 // which name the line.
-func parseUsers(data []byte, filename string) (map[string]phc, error) {
+func parseUsers(data []byte, filename string) (map[string]webauth.Hash, error) {
 	if len(data) > MaxUsersFile {
 		return nil, fmt.Errorf("%s: larger than %d bytes", filename, MaxUsersFile)
 	}
-	users := map[string]phc{}
+	users := map[string]webauth.Hash{}
 	n := 0
 	for l := range strings.Lines(string(data)) {
 		n++
@@ -144,136 +129,11 @@ func parseUsers(data []byte, filename string) (map[string]phc, error) {
 		if _, dup := users[name]; dup {
 			return nil, fmt.Errorf("%s:%d: user %s given twice", filename, n, name)
 		}
-		h, err := parsePHC(hash)
+		h, err := webauth.ParseHash(hash)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: user %s: %w", filename, n, name, err)
 		}
 		users[name] = h
 	}
 	return users, nil
-}
-
-// phc is an Argon2id hash with its parameters.
-type phc struct {
-	time, memory uint32
-	threads      uint8
-	salt, key    []byte
-}
-
-func (h phc) derive(password string, n int) []byte {
-	return argon2.IDKey([]byte(password), h.salt, h.time, h.memory, h.threads, uint32(n))
-}
-
-// matches reports whether password derives h's key, in constant time.
-func (h phc) matches(password string) bool {
-	return subtle.ConstantTimeCompare(h.derive(password, len(h.key)), h.key) == 1
-}
-
-func (h phc) String() string {
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.memory, h.time, h.threads,
-		b64.EncodeToString(h.salt), b64.EncodeToString(h.key))
-}
-
-// Bounds on a stored hash's parameters: the file is ours, but a damaged
-// or hostile one must not make a login take minutes or gigabytes.
-const (
-	maxArgonTime   = 10
-	minArgonMemory = 8 * 1024   // KiB
-	maxArgonMemory = 256 * 1024 // KiB
-	maxArgonLanes  = 16
-)
-
-// parsePHC reads "$argon2id$v=19$m=M,t=T,p=P$salt$hash".
-func parsePHC(s string) (phc, error) {
-	bad := func(format string, args ...any) (phc, error) {
-		return phc{}, fmt.Errorf("password hash: "+format, args...)
-	}
-	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" {
-		return bad("not a PHC string $argon2id$v=19$m=…,t=…,p=…$salt$hash (%d fields)", len(parts)-1)
-	}
-	if parts[1] != "argon2id" {
-		return bad("algorithm %.20q, want argon2id", parts[1])
-	}
-	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
-		return bad("version %.20q, want v=%d", parts[2], argon2.Version)
-	}
-	var h phc
-	params := strings.Split(parts[3], ",")
-	if len(params) != 3 {
-		return bad("parameters %.40q, want m=…,t=…,p=…", parts[3])
-	}
-	for i, want := range []string{"m", "t", "p"} {
-		name, val, ok := strings.Cut(params[i], "=")
-		if !ok || name != want {
-			return bad("parameter %d is %.20q, want %s=…", i+1, params[i], want)
-		}
-		n, err := strconv.ParseUint(val, 10, 32)
-		if err != nil {
-			return bad("parameter %s=%.20q is not a number", name, val)
-		}
-		switch name {
-		case "m":
-			if n < minArgonMemory || n > maxArgonMemory {
-				return bad("memory m=%d KiB is outside %d..%d", n, minArgonMemory, maxArgonMemory)
-			}
-			h.memory = uint32(n)
-		case "t":
-			if n < 1 || n > maxArgonTime {
-				return bad("time t=%d is outside 1..%d", n, maxArgonTime)
-			}
-			h.time = uint32(n)
-		case "p":
-			if n < 1 || n > maxArgonLanes {
-				return bad("parallelism p=%d is outside 1..%d", n, maxArgonLanes)
-			}
-			h.threads = uint8(n)
-		}
-	}
-	var err error
-	if h.salt, err = base64.RawStdEncoding.Strict().DecodeString(parts[4]); err != nil || len(h.salt) < 8 || len(h.salt) > 64 {
-		return bad("salt is not 8 to 64 bytes of unpadded base64")
-	}
-	if h.key, err = base64.RawStdEncoding.Strict().DecodeString(parts[5]); err != nil || len(h.key) < 16 || len(h.key) > 64 {
-		return bad("hash is not 16 to 64 bytes of unpadded base64")
-	}
-	return h, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path (mode
-// 0600), fsyncs it, renames it over path and fsyncs the directory: a
-// power cut leaves the old file or the new one.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after the rename it no longer exists
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

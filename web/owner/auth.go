@@ -5,12 +5,12 @@ import (
 	"crypto/subtle"
 	"errors"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/pkfreelance/seatgate/web/auth"
 )
 
 type ctxKey struct{}
@@ -26,7 +26,7 @@ func (d *Dashboard) session(r *http.Request, touch bool) (session, bool) {
 	if err != nil {
 		return session{}, false
 	}
-	return d.sessions.lookup(c.Value, touch)
+	return d.sessions.Lookup(c.Value, touch)
 }
 
 // page lets a request with a session through to h; any other is sent to
@@ -84,10 +84,10 @@ type loginData struct {
 
 func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := d.session(r, false); ok {
-		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+		http.Redirect(w, r, auth.LocalPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	d.render(w, r, http.StatusOK, "login", "login.title", loginData{Next: localPath(r.URL.Query().Get("next"))})
+	d.render(w, r, http.StatusOK, "login", "login.title", loginData{Next: auth.LocalPath(r.URL.Query().Get("next"))})
 }
 
 // login checks the password. Every answer but success renders the login
@@ -96,25 +96,21 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	l := d.lang(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	next := localPath(r.PostFormValue("next"))
+	next := auth.LocalPath(r.PostFormValue("next"))
 	fail := func(code int, key string, args ...any) {
 		d.render(w, r, code, "login", "login.title", loginData{Next: next, Message: l.Tf(key, args...)})
 	}
-	client := clientIP(r)
-	if wait := d.limiter.wait(client); wait > 0 {
+	client := auth.ClientIP(r)
+	if wait := d.limiter.Wait(client); wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		fail(http.StatusTooManyRequests, "login.locked", secs)
 		return
 	}
-	select {
-	case d.verify <- struct{}{}:
-	case <-r.Context().Done():
-		return
-	}
-	ok, err := checkPassword(d.o.DataDir, r.PostFormValue("password"))
-	<-d.verify
+	ok, err := checkPassword(r.Context(), d.verify, d.o.DataDir, r.PostFormValue("password"))
 	switch {
+	case err != nil && errors.Is(err, r.Context().Err()): // the client has gone
+		return
 	case errors.Is(err, ErrNoPassword):
 		fail(http.StatusServiceUnavailable, "login.nopassword")
 		return
@@ -123,7 +119,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusInternalServerError, "login.error")
 		return
 	case !ok:
-		lock := d.limiter.failed(client)
+		lock := d.limiter.Failed(client)
 		d.log.Warn("owner login: wrong password", "client", client, "lock", lock)
 		if lock > 0 {
 			secs := int(math.Ceil(lock.Seconds()))
@@ -134,8 +130,8 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "login.wrong")
 		return
 	}
-	d.limiter.succeeded(client)
-	token, _ := d.sessions.create()
+	d.limiter.Succeeded(client)
+	token, _ := d.sessions.Create("")
 	d.log.Info("owner login", "client", client)
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
@@ -146,29 +142,9 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(cookieName); err == nil {
-		d.sessions.end(c.Value)
+		d.sessions.End(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-// clientIP is the address the request came from. The dashboard is served
-// on the LAN directly, so forwarding headers are not believed.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// localPath returns p if it is a path on this server, else "/": the login
-// page's next must not send the owner to another site.
-func localPath(p string) string {
-	bad := func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsFunc(p, bad) {
-		return "/"
-	}
-	return p
 }

@@ -24,20 +24,3 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 }
-
-// FuzzLocalPath: whatever comes in, what goes out is a path on this
-// server.
-func FuzzLocalPath(f *testing.F) {
-	for _, s := range []string{"/", "/charts?x=1", "//evil.example", "/\\evil", "https://evil.example", "/\t/evil", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		p := localPath(s)
-		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\t\r\n") {
-			t.Fatalf("localPath(%q) = %q: not a local path", s, p)
-		}
-		if p != "/" && p != s {
-			t.Fatalf("localPath(%q) = %q: changed a path it accepted", s, p)
-		}
-	})
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/pkfreelance/seatgate/access"
 	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/web/api"
+	"github.com/pkfreelance/seatgate/web/auth"
 )
 
 // Store is what the dashboard reads from the gateway's database; it only
@@ -84,9 +85,9 @@ type Dashboard struct {
 	log      *slog.Logger
 	pages    pageSet
 	static   staticFiles
-	sessions *sessions
-	limiter  *loginLimiter
-	verify   chan struct{} // admits one password hash at a time: each takes 64 MiB
+	sessions *auth.Sessions
+	limiter  *auth.Limiter
+	verify   *auth.Verifier // admits one password hash at a time: each takes 64 MiB
 	hub      hub
 	history  history
 	handler  http.Handler
@@ -131,8 +132,8 @@ func New(o Options) (*Dashboard, error) {
 	d := &Dashboard{
 		o: o, loc: loc, log: o.Logger, pages: pages, static: static,
 		sessions: newSessions(o.Now),
-		limiter:  newLoginLimiter(o.Now),
-		verify:   make(chan struct{}, 1),
+		limiter:  auth.NewLimiter(o.Now),
+		verify:   auth.NewVerifier(1),
 		hub:      hub{subs: map[chan struct{}]struct{}{}},
 		closed:   make(chan struct{}),
 	}

@@ -1,14 +1,13 @@
 package owner
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"sync"
 	"time"
+
+	"github.com/pkfreelance/seatgate/web/auth"
 )
 
-// Sessions live in memory only: a restart logs the owner out.
+// Sessions live in memory only (auth.Sessions): a restart logs the owner
+// out.
 const (
 	cookieName  = "seatgate_owner"
 	sessionIdle = 12 * time.Hour     // ended after this long without a request
@@ -18,92 +17,8 @@ const (
 
 // session is one logged-in browser. CSRF is the token that its
 // state-changing requests must carry.
-type session struct {
-	CSRF     string
-	created  time.Time
-	lastSeen time.Time
-}
+type session = auth.Session
 
-// sessions holds the sessions by the SHA-256 of their cookie token, so
-// that the map's lookups do not leak the token through timing.
-type sessions struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[[sha256.Size]byte]*session
-}
-
-func newSessions(now func() time.Time) *sessions {
-	return &sessions{now: now, m: map[[sha256.Size]byte]*session{}}
-}
-
-// randomToken returns 32 random bytes, URL-safe base64.
-func randomToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// create starts a session and returns its cookie token.
-func (s *sessions) create() (token string, sess session) {
-	now := s.now()
-	token = randomToken()
-	ns := &session{CSRF: randomToken(), created: now, lastSeen: now}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expire(now)
-	for len(s.m) >= maxSessions {
-		var oldest [sha256.Size]byte
-		first := true
-		for k, v := range s.m {
-			if first || v.created.Before(s.m[oldest].created) {
-				oldest, first = k, false
-			}
-		}
-		delete(s.m, oldest)
-	}
-	s.m[sha256.Sum256([]byte(token))] = ns
-	return token, *ns
-}
-
-// lookup returns the session of token if it is still valid; touch counts
-// the request as activity (a page or an action, not the live stream).
-func (s *sessions) lookup(token string, touch bool) (session, bool) {
-	if token == "" {
-		return session{}, false
-	}
-	now := s.now()
-	k := sha256.Sum256([]byte(token))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.m[k]
-	if !ok {
-		return session{}, false
-	}
-	if expired(sess, now) {
-		delete(s.m, k)
-		return session{}, false
-	}
-	if touch {
-		sess.lastSeen = now
-	}
-	return *sess, true
-}
-
-// end ends the session of token, if any.
-func (s *sessions) end(token string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, sha256.Sum256([]byte(token)))
-}
-
-func (s *sessions) expire(now time.Time) {
-	for k, v := range s.m {
-		if expired(v, now) {
-			delete(s.m, k)
-		}
-	}
-}
-
-func expired(s *session, now time.Time) bool {
-	return now.Sub(s.lastSeen) >= sessionIdle || now.Sub(s.created) >= sessionMax
+func newSessions(now func() time.Time) *auth.Sessions {
+	return auth.NewSessions(auth.SessionLimits{Idle: sessionIdle, Max: sessionMax, Count: maxSessions}, now)
 }

@@ -127,7 +127,7 @@ func (d *Dashboard) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-changed:
 		case <-tick.C:
-			if _, ok := d.sessions.lookup(token, false); !ok {
+			if _, ok := d.sessions.Lookup(token, false); !ok {
 				fmt.Fprint(w, "event: expired\ndata: {}\n\n")
 				_ = rc.Flush()
 				return
