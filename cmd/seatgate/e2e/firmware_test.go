@@ -2,8 +2,11 @@ package e2e_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -148,6 +151,7 @@ func (f *fwHQ) rolloutStatus(t *testing.T, id string) rolloutStatus {
 type fwGateway struct {
 	*gw
 	factory string // the binary systemd starts (installed into slot a at the first start)
+	serve   string // its LAN chunk server (firmware.serve), for peers
 	bootID  string // the fake boot ID file: rewriting it is a reboot
 	sup     *exec.Cmd
 	supDone chan error
@@ -171,15 +175,16 @@ func newFWGateway(t *testing.T, f *fwHQ, factory string) *fwGateway {
 		w.Write(bytes.Repeat([]byte{0xEE}, int(to-from+1)))
 	}))
 	t.Cleanup(evil.Close)
-	fw := fmt.Sprintf("firmware:\n  root: %s\n  dwell: 10s\n  start_jitter: 0s\n  rate_kbps: 8192\n  peers: [%s]\n",
-		filepath.Join(f.keys, "root-1.json"), evil.URL)
+	serve := freePort(t)
+	fw := fmt.Sprintf("firmware:\n  root: %s\n  dwell: 10s\n  start_jitter: 0s\n  rate_kbps: 8192\n  peers: [%s]\n  serve: %s\n",
+		filepath.Join(f.keys, "root-1.json"), evil.URL, serve)
 	a, err := os.OpenFile(g.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.WriteString(fw)
 	a.Close()
-	fg := &fwGateway{gw: g, factory: factory, bootID: filepath.Join(g.dir, "boot_id")}
+	fg := &fwGateway{gw: g, factory: factory, bootID: filepath.Join(g.dir, "boot_id"), serve: "http://" + serve}
 	fg.reboot()
 	return fg
 }
@@ -336,6 +341,24 @@ func TestFirmwareUpdateEndToEnd(t *testing.T) {
 			gwAtHQ.Live.Firmware.Phase == "committed" && gwAtHQ.Live.Firmware.Version == "1.1.0" &&
 			gwAtHQ.Live.Presence != nil && gwAtHQ.Live.Presence.Firmware == "1.1.0"
 	})
+	// The gateway now serves the release it holds to its centre's peers:
+	// a Range request gets exactly those bytes of the artifact.
+	want, err := os.ReadFile(bins["1.1.0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(want)
+	req, _ := http.NewRequest("GET", g.serve+"/firmware/v1/"+hex.EncodeToString(sum[:])+"/artifact", nil)
+	req.Header.Set("Range", "bytes=300000-300999")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(got, want[300000:301000]) {
+		t.Errorf("LAN chunk server: %d, %d bytes; want 206 and bytes 300000-300999 of the release", resp.StatusCode, len(got))
+	}
 
 	// 2. A release that crashes at start: three attempts, then the
 	// committed slot runs again; the canary's failure pauses the rollout.
