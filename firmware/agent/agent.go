@@ -379,7 +379,7 @@ func (a *Agent) updateRoot(b []byte) error {
 	if err := os.MkdirAll(a.rootsDir(), 0o750); err != nil {
 		return err
 	}
-	return writeFileSync(filepath.Join(a.rootsDir(), strconv.FormatUint(r.Version, 10)+".json"), b)
+	return state.WriteFileAtomic(filepath.Join(a.rootsDir(), strconv.FormatUint(r.Version, 10)+".json"), b, 0o640)
 }
 
 // startDownload runs the download of m in the background.
@@ -607,27 +607,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return state.SyncDir(filepath.Dir(path))
 }

@@ -11,9 +11,9 @@ import (
 	"io/fs"
 	"math/bits"
 	"os"
-	"path/filepath"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/state"
 )
 
 // The bitmap file records which chunks of one artifact are verified and
@@ -182,46 +182,8 @@ func loadBitmap(path string, m release.Manifest) (b *bitmap, discarded string, e
 // save replaces the bitmap at path with b atomically and durably: when it
 // returns nil, a power cut leaves b at path.
 func (b *bitmap) save(path string) error {
-	tmp := path + ".tmp"
-	if err := writeFileSync(tmp, b.encode()); err != nil {
-		return fmt.Errorf("write chunk bitmap: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := state.WriteFileAtomic(path, b.encode(), 0o644); err != nil {
 		return fmt.Errorf("replace chunk bitmap: %w", err)
-	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("replace chunk bitmap: %w", err)
-	}
-	return nil
-}
-
-// writeFileSync writes data to a new or truncated file at path and fsyncs it.
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// syncDir fsyncs a directory, making the names created or renamed in it
-// durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil
 }

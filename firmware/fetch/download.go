@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/firmware/release"
+	"github.com/pkfreelance/seatgate/firmware/state"
 )
 
 // Source is one place an artifact can be fetched from.
@@ -228,7 +229,7 @@ func openTarget(target string, size int64) (f *os.File, regular bool, err error)
 	if !fi.Mode().IsRegular() {
 		return f, false, nil
 	}
-	if err := syncDir(filepath.Dir(target)); err != nil {
+	if err := state.SyncDir(filepath.Dir(target)); err != nil {
 		f.Close()
 		return nil, false, fmt.Errorf("open download target: %w", err)
 	}

@@ -303,26 +303,42 @@ func (f *File) write(b []byte, keepCurrent bool) error {
 			return fmt.Errorf("firmware state: %w", err)
 		}
 	}
-	tmp, err := os.CreateTemp(f.dir, fileName+".tmp*")
-	if err != nil {
+	if err := WriteFileAtomic(path, b, 0o640); err != nil {
 		return fmt.Errorf("firmware state: %w", err)
 	}
+	return nil
+}
+
+// WriteFileAtomic replaces path with data so that a power cut leaves the
+// old file or the new one, never a mix: a temporary file in the same
+// directory, written and fsynced, renamed over path, and the directory
+// fsynced.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
+	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
-		return fmt.Errorf("firmware state: %w", err)
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("firmware state: %w", err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("firmware state: %w", err)
+		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("firmware state: %w", err)
+		return err
 	}
-	return SyncDir(f.dir)
+	return SyncDir(dir)
 }
 
 // SyncDir fsyncs a directory, so that a rename or a new name in it
