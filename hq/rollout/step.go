@@ -194,6 +194,15 @@ func (p *plan) lastHeard(g *gateway) time.Time {
 	return t
 }
 
+// unfinished reports whether phase is a step of an update still under way.
+func unfinished(phase string) bool {
+	switch phase {
+	case PhaseWaiting, PhaseDownloading, PhaseReady, PhaseTrial:
+		return true
+	}
+	return false
+}
+
 func (p *plan) classify(g *gateway) outcome {
 	v, s := g.view, p.st.Spec
 	switch {
@@ -201,7 +210,11 @@ func (p *plan) classify(g *gateway) outcome {
 		return pending
 	case !g.known:
 		return unreachable
-	case p.reported(g) && v.Phase == PhaseCommitted, release.CompareVersions(v.Version, s.Version) >= 0:
+	case p.reported(g) && v.Phase == PhaseCommitted:
+		return succeeded
+	case release.CompareVersions(v.Version, s.Version) >= 0 && !(p.reported(g) && unfinished(v.Phase)):
+		// Running the version is a success, except on trial: its birth
+		// names the new version before the trial has held.
 		return succeeded
 	case p.reported(g) && (v.Phase == PhaseRolledBack || v.Phase == PhaseFailed):
 		return failed

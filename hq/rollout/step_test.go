@@ -490,3 +490,25 @@ func TestOutcomeOfAnAssignedGateway(t *testing.T) {
 		})
 	}
 }
+
+// A gateway on trial already runs (and announces) the new version; it has
+// succeeded only once it reports the commit.
+func TestTrialIsNotSuccess(t *testing.T) {
+	sp := spec("r-1")
+	sp.Percentages = []int{100}
+	g := rollout.GatewayView{Ref: ref("c1/gw-1"), Online: true, Version: "1.0.0", Channel: "stable"}
+	st, todo := rollout.Step(newStatus(t, sp, t0), []rollout.GatewayView{g}, t0)
+	if len(todo) != 1 {
+		t.Fatalf("assigned %v", todo)
+	}
+	g.Version, g.Rollout, g.Phase, g.LastReport = sp.Version, sp.ID, rollout.PhaseTrial, t0.Add(time.Minute)
+	st, _ = rollout.Step(st, []rollout.GatewayView{g}, t0.Add(2*time.Minute))
+	if st.Counts.Succeeded != 0 || st.Counts.InProgress != 1 || st.State != rollout.StateRunning {
+		t.Fatalf("on trial: state %s, counts %+v; want running with 1 in progress", st.State, st.Counts)
+	}
+	g.Phase, g.LastReport = rollout.PhaseCommitted, t0.Add(3*time.Minute)
+	st, _ = rollout.Step(st, []rollout.GatewayView{g}, t0.Add(4*time.Minute))
+	if st.Counts.Succeeded != 1 || st.State != rollout.StateCompleted {
+		t.Fatalf("committed: state %s, counts %+v; want completed with 1 succeeded", st.State, st.Counts)
+	}
+}

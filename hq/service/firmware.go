@@ -134,13 +134,6 @@ func (s *Service) fleetViews() []rollout.GatewayView {
 				v.LastReport = h.Time
 			}
 		}
-		// A version on trial is not a success: until the gateway reports
-		// the update committed or rolled back, it runs the new version
-		// only on trial (its birth says the new version at once).
-		switch v.Phase {
-		case "waiting", "downloading", "ready", "trial":
-			v.Version = ""
-		}
 		out = append(out, v)
 	}
 	return out
