@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/firmware/agent"
+	"github.com/pkfreelance/seatgate/firmware/agent/agenttest"
 	"github.com/pkfreelance/seatgate/firmware/fetch"
 	"github.com/pkfreelance/seatgate/firmware/release"
 	"github.com/pkfreelance/seatgate/firmware/releasetest"
@@ -54,40 +54,6 @@ func (b *backend) Commit(now time.Time) error {
 	return err
 }
 
-// eventLog is the gateway's event log reduced to the firmware reports.
-type eventLog struct {
-	mu      sync.Mutex
-	last    uint64
-	reports []store.FirmwareReport
-}
-
-func (l *eventLog) FirmwareReported() (uint64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.last, nil
-}
-
-func (l *eventLog) LogFirmware(r store.FirmwareReport, _ time.Time) (store.Event, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if r.Seq <= l.last {
-		return store.Event{}, store.ErrReported
-	}
-	l.last = r.Seq
-	l.reports = append(l.reports, r)
-	return store.Event{Kind: store.KindFirmware, Firmware: &r}, nil
-}
-
-func (l *eventLog) phases() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, r := range l.reports {
-		out = append(out, r.Phase)
-	}
-	return out
-}
-
 type harness struct {
 	t        testing.TB
 	k        releasetest.Keys
@@ -95,7 +61,7 @@ type harness struct {
 	dir      string
 	st       *state.File
 	be       *backend
-	log      *eventLog
+	log      *agenttest.Log
 	exits    chan int
 	srv      *releasetest.Server
 }
@@ -108,7 +74,7 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	k := releasetest.NewKeys(t)
-	return &harness{t: t, k: k, rootFile: k.RootFile(t), dir: dir, st: st, be: &backend{dir: dir, st: st}, log: &eventLog{},
+	return &harness{t: t, k: k, rootFile: k.RootFile(t), dir: dir, st: st, be: &backend{dir: dir, st: st}, log: &agenttest.Log{},
 		exits: make(chan int, 4), srv: releasetest.NewServer(t)}
 }
 
@@ -199,18 +165,18 @@ func TestAssignmentDownloadsVerifiesAndAsksForTheSwitch(t *testing.T) {
 	}
 	// Every step reached the event log once, in order.
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.HasSuffix(strings.Join(h.log.phases(), " "), "ready") && time.Now().Before(deadline) {
+	for !strings.HasSuffix(strings.Join(h.log.Phases(), " "), "ready") && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	ph := strings.Join(h.log.phases(), " ")
+	ph := strings.Join(h.log.Phases(), " ")
 	if !strings.HasPrefix(ph, "waiting downloading") || !strings.HasSuffix(ph, "ready") {
 		t.Errorf("reported phases %q, want waiting, downloading…, ready", ph)
 	}
 	// The same assignment again changes nothing.
-	before := len(h.log.phases())
+	before := len(h.log.Phases())
 	a.Assign(agent.Assignment{Rollout: "r-1", Manifest: art.Signed, URLs: []string{h.srv.Publish(art)}})
 	time.Sleep(50 * time.Millisecond)
-	if n := len(h.log.phases()); n != before {
+	if n := len(h.log.Phases()); n != before {
 		t.Errorf("a repeated assignment logged %d more steps", n-before)
 	}
 }

@@ -8,12 +8,11 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/firmware/agent"
+	"github.com/pkfreelance/seatgate/firmware/agent/agenttest"
 	"github.com/pkfreelance/seatgate/firmware/fetch"
 	"github.com/pkfreelance/seatgate/firmware/release"
 	"github.com/pkfreelance/seatgate/firmware/releasetest"
@@ -34,41 +33,6 @@ func newHQ(t *testing.T) *hq {
 	return &hq{rel: k.Release, rootFile: k.RootFile(t), srv: releasetest.NewServer(t)}
 }
 
-// eventLog is the gateway's event log reduced to the firmware reports.
-type eventLog struct {
-	mu      sync.Mutex
-	reports []store.FirmwareReport
-}
-
-func (l *eventLog) FirmwareReported() (uint64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n := len(l.reports); n > 0 {
-		return l.reports[n-1].Seq, nil
-	}
-	return 0, nil
-}
-
-func (l *eventLog) LogFirmware(r store.FirmwareReport, _ time.Time) (store.Event, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n := len(l.reports); n > 0 && r.Seq <= l.reports[n-1].Seq {
-		return store.Event{}, store.ErrReported
-	}
-	l.reports = append(l.reports, r)
-	return store.Event{Kind: store.KindFirmware, Firmware: &r}, nil
-}
-
-func (l *eventLog) phases() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, r := range l.reports {
-		out = append(out, r.Phase)
-	}
-	return out
-}
-
 // gateway is one start of the gateway daemon on the fake Pi, wired as
 // the package documentation says: Open, Reconcile, then the agent with
 // Trial from Reconcile and an Exit that rolls back.
@@ -81,7 +45,7 @@ type gateway struct {
 	done   chan struct{}
 }
 
-func (p *fakePi) startGateway(h *hq, log *eventLog, running string, health func(state.State) error) *gateway {
+func (p *fakePi) startGateway(h *hq, log *agenttest.Log, running string, health func(state.State) error) *gateway {
 	p.t.Helper()
 	b := p.open()
 	trial, err := b.Reconcile(time.Now())
@@ -151,11 +115,11 @@ func (g *gateway) waitPhase(t *testing.T, want state.Phase) state.State {
 }
 
 // waitReported waits until the event log's last report is of phase want.
-func waitReported(t *testing.T, log *eventLog, want string) {
+func waitReported(t *testing.T, log *agenttest.Log, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		ph := log.phases()
+		ph := log.Phases()
 		if len(ph) > 0 && ph[len(ph)-1] == want {
 			return
 		}
@@ -172,7 +136,7 @@ func waitReported(t *testing.T, log *eventLog, want string) {
 func TestAgentUpdatesTheImage(t *testing.T) {
 	p := newFakePi(t)
 	h := newHQ(t)
-	log := &eventLog{}
+	log := &agenttest.Log{}
 	img := p.signRelease("1.1.0", 700<<10, h.rel)
 
 	g := p.startGateway(h, log, "1.0.0", nil)
@@ -209,7 +173,7 @@ func TestAgentUpdatesTheImage(t *testing.T) {
 	}
 	p.wantAutoboot(3, 3)
 	waitReported(t, log, "committed")
-	ph := strings.Join(log.phases(), " ")
+	ph := strings.Join(log.Phases(), " ")
 	if !strings.HasPrefix(ph, "waiting downloading") || !strings.HasSuffix(ph, "ready trial trial committed") {
 		t.Errorf("reported phases %q: want waiting, downloading…, ready, trial (armed), trial (booted), committed", ph)
 	}
@@ -237,7 +201,7 @@ func TestAgentUpdatesTheImage(t *testing.T) {
 func TestAgentRollsBackAFailingImage(t *testing.T) {
 	p := newFakePi(t)
 	h := newHQ(t)
-	log := &eventLog{}
+	log := &agenttest.Log{}
 	img := p.signRelease("1.1.0", 200<<10, h.rel)
 	g := p.startGateway(h, log, "1.0.0", nil)
 	g.a.Assign(agent.Assignment{Rollout: "r-1", Manifest: img.Signed, URLs: []string{h.srv.Publish(img)}})
