@@ -2,7 +2,6 @@ package wire
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -94,9 +93,14 @@ func ParseWindow(s string) (start, end int, err error) {
 		if len(c) != 5 || c[2] != ':' {
 			return 0, false
 		}
-		h, err1 := strconv.Atoi(c[:2])
-		m, err2 := strconv.Atoi(c[3:])
-		if err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 || c[0] == '+' || c[3] == '+' {
+		for _, i := range []int{0, 1, 3, 4} {
+			if c[i] < '0' || c[i] > '9' {
+				return 0, false // only digits: Atoi would take "-0" or "+1"
+			}
+		}
+		h := int(c[0]-'0')*10 + int(c[1]-'0')
+		m := int(c[3]-'0')*10 + int(c[4]-'0')
+		if h > 23 || m > 59 {
 			return 0, false
 		}
 		return h*60 + m, true

@@ -175,7 +175,7 @@ func FuzzDecodeFirmwareAssign(f *testing.F) {
 }
 
 func FuzzParseWindow(f *testing.F) {
-	for _, s := range []string{"02:00-05:00", "22:00-06:00", "00:00-00:00", "24:00-01:00", "2:00-5:00", "+1:00-02:00"} {
+	for _, s := range []string{"02:00-05:00", "22:00-06:00", "00:00-00:00", "24:00-01:00", "2:00-5:00", "+1:00-02:00", "01:00--0:00", "-1:00-02:00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
