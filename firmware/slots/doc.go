@@ -40,6 +40,17 @@
 // MaxAttempts + MaxReArms times, and a version rolled back is never tried
 // again (the agent refuses it, and so does the supervisor).
 //
+// # The factory binary, last resort
+//
+// When the committed slot's binary cannot be started, or the committed
+// version fails FallbackAfter times in a row (exits within a minute of
+// its start), the supervisor runs Initial, the factory binary, in its
+// place, with SEATGATE_SLOT naming the committed slot, so that its agent
+// downloads into the other slot; a commit from there ends the fallback.
+// When the factory binary fails FallbackAfter times in a row as well, the
+// committed version is tried again, in turns. The fallback never writes a
+// slot.
+//
 // # Telling a power cut from a crash
 //
 // The trial records the kernel's boot ID. When the supervisor starts and

@@ -40,7 +40,16 @@ type SupervisorConfig struct {
 	TrialTimeout time.Duration
 	// StopTimeout is how long the child has to exit after SIGTERM when
 	// the supervisor stops, before SIGKILL; default 30 s.
-	StopTimeout    time.Duration
+	StopTimeout time.Duration
+	// FallbackAfter is how many times in a row the committed version may
+	// fail (exit within a minute of its start, or not start) before the
+	// supervisor runs the factory binary, Initial, in its place; and how
+	// many times in a row the factory binary may fail before the
+	// committed version is tried again. Default 5. A committed binary
+	// that cannot be started at all (missing, not executable) gives way
+	// to the factory binary at once. Without Initial there is no
+	// fallback.
+	FallbackAfter  int
 	Logger         *slog.Logger // default: discard
 	Stdout, Stderr io.Writer    // child output (default os.Stdout/Stderr)
 }
@@ -51,6 +60,7 @@ const (
 	DefaultMaxReArms    = 3
 	DefaultRestartDelay = time.Second
 	DefaultStopTimeout  = 30 * time.Second
+	DefaultFallback     = 5
 	// maxRestartDelay caps the backoff of a committed version that keeps
 	// exiting; a child that ran this long resets it.
 	maxRestartDelay = time.Minute
@@ -74,6 +84,9 @@ func (c *SupervisorConfig) setDefaults() {
 	}
 	if c.StopTimeout <= 0 {
 		c.StopTimeout = DefaultStopTimeout
+	}
+	if c.FallbackAfter <= 0 {
+		c.FallbackAfter = DefaultFallback
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -124,10 +137,14 @@ func Supervise(ctx context.Context, c SupervisorConfig) error {
 		if err != nil {
 			return err
 		}
+		binary, factory := sv.pick(p)
 		if !sleep(ctx, sv.delay(p, last, ran)) {
 			break
 		}
-		last, ran = sv.run(ctx, p)
+		last, ran = sv.run(ctx, p, binary)
+		if !p.trial && ctx.Err() == nil {
+			sv.count(last, ran, factory)
+		}
 	}
 	return nil
 }
@@ -138,6 +155,12 @@ type supervisor struct {
 	boot    string
 	log     *slog.Logger
 	backoff time.Duration // the next wait before the committed version starts again
+	// The fallback: whether the factory binary runs in place of the
+	// committed slot's (and for which committed slot: a new commit ends
+	// it), and how many times in a row the one running has failed.
+	factory    bool
+	factoryFor string
+	failures   int
 }
 
 // next decides what to run after e and persists the decision.
@@ -203,6 +226,61 @@ func (sv *supervisor) delay(p plan, e ended, ran time.Duration) time.Duration {
 	return d
 }
 
+// pick is the binary that carries out p: the trial's, or the committed
+// slot's, or in its place the factory binary while the committed version
+// fails (FallbackAfter), so that a committed slot that was corrupted, or
+// a committed version that stopped starting, never leaves the desks
+// without a gateway. The factory binary runs with the committed slot's
+// name in its environment: its agent downloads into the other slot, and
+// an update committed from there ends the fallback.
+func (sv *supervisor) pick(p plan) (binary string, factory bool) {
+	slotBinary, _ := sv.slots.Paths(p.slot)
+	if p.trial || sv.c.Initial == "" {
+		return slotBinary, false
+	}
+	if sv.factoryFor != p.slot { // a new committed slot: trust it again
+		sv.factory, sv.factoryFor, sv.failures = false, p.slot, 0
+	}
+	if err := sv.runnable(p.slot); err != nil {
+		if !sv.factory {
+			sv.log.Error("firmware supervisor: the committed slot cannot start; running the factory binary in its place",
+				"slot", p.slot, "err", err, "factory", sv.c.Initial)
+			sv.factory, sv.failures = true, 0
+			sv.backoff = sv.c.RestartDelay
+		}
+		return sv.c.Initial, true
+	}
+	if sv.failures >= sv.c.FallbackAfter {
+		sv.factory, sv.failures = !sv.factory, 0
+		sv.backoff = sv.c.RestartDelay // the other binary starts soon
+		if sv.factory {
+			sv.log.Error("firmware supervisor: the committed version keeps failing; running the factory binary in its place",
+				"slot", p.slot, "failures", sv.c.FallbackAfter, "factory", sv.c.Initial)
+		} else {
+			sv.log.Error("firmware supervisor: the factory binary keeps failing too; trying the committed version again",
+				"slot", p.slot, "failures", sv.c.FallbackAfter)
+		}
+	}
+	if sv.factory {
+		return sv.c.Initial, true
+	}
+	return slotBinary, false
+}
+
+// count follows the failures in a row of the committed version, or of
+// the factory binary in its place: an exit within a minute of the start
+// that is not the stop for a switch, or a start that failed.
+func (sv *supervisor) count(e ended, ran time.Duration, factory bool) {
+	if factory != sv.factory {
+		return
+	}
+	if e.code == ExitUpdate || ran >= maxRestartDelay {
+		sv.failures = 0
+		return
+	}
+	sv.failures++
+}
+
 // sleep waits d, or until ctx is done (false).
 func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
@@ -231,15 +309,14 @@ func (sv *supervisor) runnable(slot string) error {
 	return nil
 }
 
-// run starts p's slot and waits for it to end, or for ctx (then it stops
-// the child), or for TrialTimeout.
-func (sv *supervisor) run(ctx context.Context, p plan) (ended, time.Duration) {
+// run starts binary for p and waits for it to end, or for ctx (then it
+// stops the child), or for TrialTimeout.
+func (sv *supervisor) run(ctx context.Context, p plan, binary string) (ended, time.Duration) {
 	// Pdeathsig is sent when the thread that started the child ends:
 	// keep this goroutine on its thread until the child is gone.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	binary, _ := sv.slots.Paths(p.slot)
 	cmd := exec.Command(binary, sv.c.Args...)
 	cmd.Env = sv.env(p)
 	tail := &lastLine{w: sv.c.Stderr}
@@ -250,10 +327,10 @@ func (sv *supervisor) run(ctx context.Context, p plan) (ended, time.Duration) {
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		e.reason = err.Error()
-		sv.log.Error("firmware supervisor: cannot start the child", "slot", p.slot, "trial", p.trial, "err", err)
+		sv.log.Error("firmware supervisor: cannot start the child", "slot", p.slot, "trial", p.trial, "binary", binary, "err", err)
 		return e, 0
 	}
-	sv.log.Info("firmware supervisor: child started", "slot", p.slot, "trial", p.trial, "pid", cmd.Process.Pid)
+	sv.log.Info("firmware supervisor: child started", "slot", p.slot, "trial", p.trial, "binary", binary, "pid", cmd.Process.Pid)
 	done := make(chan struct{})
 	go func() {
 		cmd.Wait()

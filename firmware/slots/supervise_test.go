@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -283,5 +285,160 @@ func TestSuperviseCompletesACutCommit(t *testing.T) {
 	}
 	if st.Floor != "2" || st.Refuses("2") {
 		t.Errorf("after completing the commit: %+v", st)
+	}
+}
+
+// factory is a factory binary (the system image's seatgate) of version
+// 0.9 that runs until stopped, outside the firmware directory.
+func (f *fixture) factory() string {
+	f.t.Helper()
+	dir := f.t.TempDir()
+	bin := filepath.Join(dir, "seatgate")
+	b, err := os.ReadFile(childBin)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "child.json"), []byte(`{"version":"0.9","mode":"run"}`), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	return bin
+}
+
+// TestSuperviseFallsBackToTheFactoryBinary: a committed slot whose binary
+// was corrupted (a bad SD card: the kernel refuses to exec it) gives way
+// to the factory binary after FallbackAfter failed starts, and one that
+// lost its execute bit at once; the factory binary runs under the
+// committed slot's name, so that its agent downloads into the other slot,
+// and the slots are left as they are.
+func TestSuperviseFallsBackToTheFactoryBinary(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		mode    os.FileMode
+		failing int // failed starts of the committed slot before the fallback
+	}{
+		{"corrupted", 0o755, 2},
+		{"not executable", 0o644, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			bin, _ := f.slots.Paths("a")
+			garbage := []byte("\x7fELF\x02\x01\x01 cut short by a bad card")
+			if err := os.WriteFile(bin, garbage, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(bin, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			c := f.config()
+			c.FallbackAfter = 2
+			c.Initial = f.factory()
+			stop := f.supervise(c)
+			if got := f.waitStarts(1)[0]; got != (start{version: "0.9", slot: "a", trial: "0"}) {
+				t.Errorf("start: got %+v, want the factory version under slot a", got)
+			}
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(f.out.String(), "cannot start the child"); n != tc.failing {
+				t.Errorf("failed starts of the committed slot: %d, want %d", n, tc.failing)
+			}
+			if !strings.Contains(f.out.String(), "running the factory binary in its place") {
+				t.Error("the supervisor did not say why it runs the factory binary")
+			}
+			if f.committed() != "a" {
+				t.Errorf("committed slot: got %s, want a (untouched)", f.committed())
+			}
+			if b, err := os.ReadFile(bin); err != nil || string(b) != string(garbage) {
+				t.Errorf("the committed slot's binary was changed (%v); the fallback must not touch the slots", err)
+			}
+		})
+	}
+}
+
+// TestSuperviseCrashLoopAlternatesWithTheFactoryBinary: a committed
+// version that keeps crashing runs FallbackAfter times, then the factory
+// binary takes its place; when that crashes FallbackAfter times too, the
+// committed version is tried again: never a hot loop, never one binary
+// forever.
+func TestSuperviseCrashLoopAlternatesWithTheFactoryBinary(t *testing.T) {
+	f := newFixture(t)
+	f.behave("a", behaviour{Version: "1", Mode: "crash"})
+	c := f.config()
+	c.RestartDelay = 2 * time.Millisecond
+	c.FallbackAfter = 3
+	c.Initial = f.factory()
+	if err := os.WriteFile(filepath.Join(filepath.Dir(c.Initial), "child.json"), []byte(`{"version":"0.9","mode":"crash"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.supervise(c)
+	var got []string
+	for _, s := range f.waitStarts(10)[:10] {
+		got = append(got, s.version)
+	}
+	if want := []string{"1", "1", "1", "0.9", "0.9", "0.9", "1", "1", "1", "0.9"}; !slices.Equal(got, want) {
+		t.Errorf("versions started: got %v, want %v", got, want)
+	}
+}
+
+// TestSuperviseFactoryFallbackEndsWithACommit: while the factory binary
+// stands in for a crashing committed version, an update downloaded by it
+// into the other slot goes on trial and commits; from then on the new
+// committed version runs, not the factory binary.
+func TestSuperviseFactoryFallbackEndsWithACommit(t *testing.T) {
+	f := newFixture(t)
+	f.behave("a", behaviour{Version: "1", Mode: "crash"})
+	if slot := f.download(behaviour{Version: "2", Mode: "commit", AfterMS: 20}); slot != "b" {
+		t.Fatalf("downloaded into slot %s, want b", slot)
+	}
+	c := f.config()
+	c.RestartDelay = 2 * time.Millisecond
+	c.FallbackAfter = 2
+	c.Initial = f.factory()
+	// The factory's agent finds the download complete and asks for the
+	// switch.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(c.Initial), "child.json"), []byte(`{"version":"0.9","mode":"update"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.supervise(c)
+	f.waitPhase(state.Committed)
+	if got := f.committed(); got != "b" {
+		t.Fatalf("committed slot: got %s, want b", got)
+	}
+	var got []string
+	for _, s := range f.starts() {
+		got = append(got, s.version+"/"+s.slot+"/"+s.trial)
+	}
+	if want := []string{"1/a/0", "1/a/0", "0.9/a/0", "2/b/1"}; !slices.Equal(got, want) {
+		t.Errorf("starts: got %v, want %v", got, want)
+	}
+	// The committed version 2 now exits: it is started again, from b.
+	n := len(f.starts())
+	f.behave("b", behaviour{Version: "2", Mode: "exit", Code: 1})
+	f.killLastChild()
+	if s := f.waitStarts(n + 1)[n]; s != (start{version: "2", slot: "b", trial: "0"}) {
+		t.Errorf("after the commit: started %+v, want version 2 from slot b", s)
+	}
+}
+
+// killLastChild sends SIGKILL to the test child that started last.
+func (f *fixture) killLastChild() {
+	f.t.Helper()
+	b, err := os.ReadFile(f.lg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var pid int
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, p, ok := strings.Cut(line, " pid="); ok && strings.HasPrefix(line, "start ") {
+			if pid, err = strconv.Atoi(p); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		f.t.Fatal(err)
 	}
 }
