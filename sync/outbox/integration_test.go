@@ -69,9 +69,19 @@ func (h *mqttHQ) onBatch(c mqtt.Client, m mqtt.Message) {
 	}
 	upto := h.upto
 	h.mu.Unlock()
+	if upto == 0 {
+		// Nothing stored yet (the first batches went out before HQ
+		// subscribed): there is nothing to acknowledge; an Ack says
+		// upto ≥ 1.
+		return
+	}
 	a := wire.Ack{V: wire.Version, Centre: topics.Centre, Gateway: topics.Gateway, Boot: b.Boot, Upto: upto}
 	wire.Sign(hqKey, &a)
-	p, _ := wire.Encode(&a)
+	p, err := wire.Encode(&a)
+	if err != nil {
+		h.t.Errorf("HQ: %v", err)
+		return
+	}
 	go c.Publish(topics.Ack(), 1, false, p) // never block paho's handler
 }
 
