@@ -277,6 +277,9 @@ func Decode(b []byte) (State, error) {
 	if s.Attempts < 0 || s.ReArms < 0 || s.Done < 0 || s.Total < 0 {
 		return State{}, errors.New("state document: negative counter")
 	}
+	if len(s.History) > 0 && s.History[0].Seq == 0 {
+		return State{}, errors.New("state document: history sequence 0 (sequences start at 1)")
+	}
 	for i := 1; i < len(s.History); i++ {
 		if s.History[i].Seq <= s.History[i-1].Seq {
 			return State{}, fmt.Errorf("state document: history sequence %d after %d", s.History[i].Seq, s.History[i-1].Seq)

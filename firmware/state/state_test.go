@@ -535,6 +535,7 @@ func TestDecode(t *testing.T) {
 		{"negative attempts", `{"phase":"trial","attempts":-1}`, "negative"},
 		{"negative rearms", `{"phase":"trial","rearms":-1}`, "negative"},
 		{"negative done", `{"phase":"downloading","done":-1}`, "negative"},
+		{"history sequence 0", `{"history":[{"seq":0,"at":"2026-11-02T09:00:00Z","phase":"idle"}],"next_seq":1}`, "history sequence 0"},
 		{"history out of order", `{"history":[{"seq":2,"at":"2026-11-02T09:00:00Z","phase":"idle"},{"seq":2,"at":"2026-11-02T09:00:00Z","phase":"idle"}],"next_seq":3}`, "history sequence"},
 		{"next_seq behind the history", `{"history":[{"seq":2,"at":"2026-11-02T09:00:00Z","phase":"idle"}],"next_seq":2}`, "next_seq"},
 		{"not an object", `[]`, "state document"},
@@ -585,6 +586,7 @@ func FuzzDecode(f *testing.F) {
 		"history":[{"seq":4,"at":"2026-11-02T09:00:00Z","phase":"trial","version":"1.4.2","detail":"d"}],"next_seq":5}`))
 	f.Add([]byte(`{"phase":"idle","history":[{"seq":1},{"seq":1}]}`))
 	f.Add([]byte(`{"phase":"committed"} x`))
+	f.Add([]byte(`{"refused":[""],"urls":[""],"historY":[{}],"neXt_seq":1}`)) // found by fuzzing: an entry of seq 0
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := state.Decode(b)
 		if err != nil {
