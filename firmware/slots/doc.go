@@ -46,7 +46,8 @@
 // version fails FallbackAfter times in a row (exits within a minute of
 // its start), the supervisor runs Initial, the factory binary, in its
 // place, with SEATGATE_SLOT naming the committed slot, so that its agent
-// downloads into the other slot; a commit from there ends the fallback.
+// downloads into the other slot, and SEATGATE_FALLBACK saying why; a
+// commit from there ends the fallback.
 // When the factory binary fails FallbackAfter times in a row as well, the
 // committed version is tried again, in turns. The fallback never writes a
 // slot.

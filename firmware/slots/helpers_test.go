@@ -199,7 +199,7 @@ func (f *fixture) config() slots.SupervisorConfig {
 }
 
 // start is one line of starts.log: a start of the test child.
-type start struct{ version, slot, trial, notify, extra string }
+type start struct{ version, slot, trial, notify, extra, fallback string }
 
 func (f *fixture) starts() []start {
 	f.t.Helper()
@@ -221,7 +221,7 @@ func (f *fixture) starts() []start {
 			k, v, _ := strings.Cut(f, "=")
 			kv[k] = v
 		}
-		out = append(out, start{kv["version"], kv["slot"], kv["trial"], kv["notify"], kv["extra"]})
+		out = append(out, start{kv["version"], kv["slot"], kv["trial"], kv["notify"], kv["extra"], kv["fallback"]})
 	}
 	return out
 }

@@ -27,6 +27,9 @@ const (
 const (
 	EnvSlot  = "SEATGATE_SLOT"  // "a" or "b": the slot the child runs from
 	EnvTrial = "SEATGATE_TRIAL" // "1" when the child is the trial version, else "0"
+	// EnvFallback is set, to why, when the child is the factory binary
+	// standing in for a committed version that fails (Supervise).
+	EnvFallback = "SEATGATE_FALLBACK"
 )
 
 // Names inside the firmware directory.

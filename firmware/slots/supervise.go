@@ -141,7 +141,11 @@ func Supervise(ctx context.Context, c SupervisorConfig) error {
 		if !sleep(ctx, sv.delay(p, last, ran)) {
 			break
 		}
-		last, ran = sv.run(ctx, p, binary)
+		fallback := ""
+		if factory {
+			fallback = sv.why
+		}
+		last, ran = sv.run(ctx, p, binary, fallback)
 		if !p.trial && ctx.Err() == nil {
 			sv.count(last, ran, factory)
 		}
@@ -161,6 +165,8 @@ type supervisor struct {
 	factory    bool
 	factoryFor string
 	failures   int
+	why        string // why the factory binary runs, for the child (EnvFallback)
+	last       string // how the last failure ended
 }
 
 // next decides what to run after e and persists the decision.
@@ -242,6 +248,7 @@ func (sv *supervisor) pick(p plan) (binary string, factory bool) {
 		sv.factory, sv.factoryFor, sv.failures = false, p.slot, 0
 	}
 	if err := sv.runnable(p.slot); err != nil {
+		sv.why = truncate(fmt.Sprintf("the committed slot %s cannot start: %v", p.slot, err), maxDetail)
 		if !sv.factory {
 			sv.log.Error("firmware supervisor: the committed slot cannot start; running the factory binary in its place",
 				"slot", p.slot, "err", err, "factory", sv.c.Initial)
@@ -254,6 +261,8 @@ func (sv *supervisor) pick(p plan) (binary string, factory bool) {
 		sv.factory, sv.failures = !sv.factory, 0
 		sv.backoff = sv.c.RestartDelay // the other binary starts soon
 		if sv.factory {
+			sv.why = truncate(fmt.Sprintf("the committed version in slot %s failed %d times in a row; last: %s",
+				p.slot, sv.c.FallbackAfter, sv.last), maxDetail)
 			sv.log.Error("firmware supervisor: the committed version keeps failing; running the factory binary in its place",
 				"slot", p.slot, "failures", sv.c.FallbackAfter, "factory", sv.c.Initial)
 		} else {
@@ -278,7 +287,7 @@ func (sv *supervisor) count(e ended, ran time.Duration, factory bool) {
 		sv.failures = 0
 		return
 	}
-	sv.failures++
+	sv.failures, sv.last = sv.failures+1, describe(e)
 }
 
 // sleep waits d, or until ctx is done (false).
@@ -311,14 +320,14 @@ func (sv *supervisor) runnable(slot string) error {
 
 // run starts binary for p and waits for it to end, or for ctx (then it
 // stops the child), or for TrialTimeout.
-func (sv *supervisor) run(ctx context.Context, p plan, binary string) (ended, time.Duration) {
+func (sv *supervisor) run(ctx context.Context, p plan, binary, fallback string) (ended, time.Duration) {
 	// Pdeathsig is sent when the thread that started the child ends:
 	// keep this goroutine on its thread until the child is gone.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
 	cmd := exec.Command(binary, sv.c.Args...)
-	cmd.Env = sv.env(p)
+	cmd.Env = sv.env(p, fallback)
 	tail := &lastLine{w: sv.c.Stderr}
 	cmd.Stdout, cmd.Stderr = sv.c.Stdout, tail
 	cmd.SysProcAttr = childAttr()
@@ -392,16 +401,22 @@ func (sv *supervisor) stop(cmd *exec.Cmd, done <-chan struct{}) {
 }
 
 // env is the child's environment: the supervisor's own (NOTIFY_SOCKET
-// included) without a SEATGATE_SLOT or SEATGATE_TRIAL of its own, then
-// Env, then the slot and whether it is the trial.
-func (sv *supervisor) env(p plan) []string {
+// included) without a SEATGATE_SLOT, SEATGATE_TRIAL or SEATGATE_FALLBACK
+// of its own, then Env, then the slot, whether it is the trial, and why
+// the factory binary runs when it does.
+func (sv *supervisor) env(p plan, fallback string) []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, EnvSlot+"=") || strings.HasPrefix(kv, EnvTrial+"=")
+		return strings.HasPrefix(kv, EnvSlot+"=") || strings.HasPrefix(kv, EnvTrial+"=") ||
+			strings.HasPrefix(kv, EnvFallback+"=")
 	})
 	env = append(env, sv.c.Env...)
 	trial := "0"
 	if p.trial {
 		trial = "1"
 	}
-	return append(env, EnvSlot+"="+p.slot, EnvTrial+"="+trial)
+	env = append(env, EnvSlot+"="+p.slot, EnvTrial+"="+trial)
+	if fallback != "" {
+		env = append(env, EnvFallback+"="+fallback)
+	}
+	return env
 }

@@ -317,10 +317,11 @@ func TestSuperviseFallsBackToTheFactoryBinary(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		mode    os.FileMode
-		failing int // failed starts of the committed slot before the fallback
+		failing int    // failed starts of the committed slot before the fallback
+		why     string // in SEATGATE_FALLBACK (spaces as underscores)
 	}{
-		{"corrupted", 0o755, 2},
-		{"not executable", 0o644, 0},
+		{"corrupted", 0o755, 2, "the_committed_version_in_slot_a_failed_2_times_in_a_row;_last:_killed_or_not_started:_fork/exec_"},
+		{"not executable", 0o644, 0, "the_committed_slot_a_cannot_start:_"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -336,8 +337,12 @@ func TestSuperviseFallsBackToTheFactoryBinary(t *testing.T) {
 			c.FallbackAfter = 2
 			c.Initial = f.factory()
 			stop := f.supervise(c)
-			if got := f.waitStarts(1)[0]; got != (start{version: "0.9", slot: "a", trial: "0"}) {
+			got := f.waitStarts(1)[0]
+			if got.version != "0.9" || got.slot != "a" || got.trial != "0" {
 				t.Errorf("start: got %+v, want the factory version under slot a", got)
+			}
+			if !strings.HasPrefix(got.fallback, tc.why) {
+				t.Errorf("SEATGATE_FALLBACK: got %q, want %s…", got.fallback, tc.why)
 			}
 			if err := stop(); err != nil {
 				t.Fatal(err)
@@ -376,10 +381,12 @@ func TestSuperviseCrashLoopAlternatesWithTheFactoryBinary(t *testing.T) {
 	f.supervise(c)
 	var got []string
 	for _, s := range f.waitStarts(10)[:10] {
-		got = append(got, s.version)
+		got = append(got, s.version+":"+s.fallback)
 	}
-	if want := []string{"1", "1", "1", "0.9", "0.9", "0.9", "1", "1", "1", "0.9"}; !slices.Equal(got, want) {
-		t.Errorf("versions started: got %v, want %v", got, want)
+	const why = "the_committed_version_in_slot_a_failed_3_times_in_a_row;_last:_exit_status_2:_panic:_boom_in_version_1"
+	want := []string{"1:", "1:", "1:", "0.9:" + why, "0.9:" + why, "0.9:" + why, "1:", "1:", "1:", "0.9:" + why}
+	if !slices.Equal(got, want) {
+		t.Errorf("versions started (and SEATGATE_FALLBACK): got %v, want %v", got, want)
 	}
 }
 

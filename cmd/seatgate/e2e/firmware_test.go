@@ -270,7 +270,8 @@ func (g *fwGateway) state() fwState {
 // rollouts: a good release commits; one that crashes at start and one that
 // fails its health check roll back (and pause their rollouts); a power cut
 // during a trial re-arms it; a SIGKILL mid-download resumes without
-// fetching again what was on disk.
+// fetching again what was on disk; and a committed binary that cannot
+// start gives way to the factory binary.
 func TestFirmwareUpdateEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds six releases of seatgate")
@@ -437,4 +438,36 @@ func TestFirmwareUpdateEndToEnd(t *testing.T) {
 	if bytes.Contains([]byte(g.supLogs.String()), []byte("panic:")) {
 		t.Errorf("a panic in the logs")
 	}
+
+	// 6. The committed slot's binary becomes unusable (a bad card: it
+	// lost its execute bit) and the machine restarts: the supervisor runs
+	// the factory binary in its place, the desks are served, and HQ sees
+	// which version runs and why.
+	slot, err := os.Readlink(filepath.Join(g.dir, "data", "firmware", "committed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(g.dir, "data", "firmware", slot, "seatgate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g.powerCut()
+	g.supervise()
+	waitUntil(t, "the factory binary in place of 1.5.0", 30*time.Second, func() bool { return g.version() == "1.0.0" && g.ready() })
+	waitUntil(t, "HQ to see the factory binary and why", 30*time.Second, func() bool {
+		var gwAtHQ struct {
+			Live struct {
+				Presence *struct {
+					Firmware string `json:"firmware"`
+				} `json:"presence"`
+				Health *struct {
+					Update *struct {
+						Detail string `json:"detail"`
+					} `json:"update"`
+				} `json:"health"`
+			} `json:"live"`
+		}
+		return f.get("/api/v1/gateways/e2e-centre/gw-1", &gwAtHQ) == nil && gwAtHQ.Live.Presence != nil &&
+			gwAtHQ.Live.Presence.Firmware == "1.0.0" && gwAtHQ.Live.Health != nil && gwAtHQ.Live.Health.Update != nil &&
+			strings.HasPrefix(gwAtHQ.Live.Health.Update.Detail, "factory binary running: the committed slot "+filepath.Base(slot)+" cannot start")
+	})
 }

@@ -62,6 +62,9 @@ type updater struct {
 	hqKey ed25519.PublicKey
 
 	channel, hardware string // for the birth message
+	// fallback, when set, says why this is the factory binary standing
+	// in for a committed version that fails (slots.EnvFallback).
+	fallback string
 }
 
 // newUpdater builds the agent when firmware.root is set. A backend that
@@ -118,6 +121,10 @@ func newUpdater(g *Gateway, loc *time.Location) (*updater, error) {
 		}
 		backend, u.state, u.paths = sl, sl.State(), sl.Paths
 		trial = os.Getenv(slots.EnvTrial) == "1"
+		if u.fallback = os.Getenv(slots.EnvFallback); u.fallback != "" {
+			g.log.Error("firmware: the factory binary runs in place of the committed version; the next release installed ends this",
+				"reason", u.fallback)
+		}
 	}
 	if fault == "crash-at-start" && trial {
 		return nil, errors.New("fault injected at link time: crash at start")
@@ -283,10 +290,10 @@ const MaxAssignmentAge = 3 * time.Hour
 // health is the update part of the health message.
 func (u *updater) health() *wire.UpdateHealth {
 	s, p := u.agent.Status()
-	if s.Phase == state.Idle && s.Version == "" {
+	if s.Phase == state.Idle && s.Version == "" && u.fallback == "" {
 		return nil
 	}
-	h := &wire.UpdateHealth{Phase: string(s.Phase), Version: s.Version, Rollout: s.Rollout, Detail: s.Detail,
+	h := &wire.UpdateHealth{Phase: string(s.Phase), Version: s.Version, Rollout: s.Rollout, Detail: u.detail(s),
 		Done: s.Done, Total: s.Total}
 	if s.Phase == state.Downloading && p.Total > 0 {
 		h.Done, h.Total = p.Done, p.Total
@@ -298,6 +305,15 @@ func (u *updater) health() *wire.UpdateHealth {
 		h.Detail = h.Detail[:200]
 	}
 	return h
+}
+
+// detail is why s's phase was entered or, while no update is under way,
+// why the factory binary runs, when it does: what HQ and the owner see.
+func (u *updater) detail(s state.State) string {
+	if u.fallback != "" && s.Phase.Final() {
+		return "factory binary running: " + u.fallback
+	}
+	return s.Detail
 }
 
 // serveChunks serves the chunks this gateway holds to its peers on addr

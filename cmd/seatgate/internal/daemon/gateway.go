@@ -333,7 +333,7 @@ func (g *Gateway) newDashboard() (*owner.Dashboard, error) {
 	if g.fw != nil {
 		o.Firmware = func() owner.FirmwareState {
 			s, p := g.fw.agent.Status()
-			fs := owner.FirmwareState{Phase: string(s.Phase), Version: s.Version, Detail: s.Detail, Done: s.Done, Total: s.Total}
+			fs := owner.FirmwareState{Phase: string(s.Phase), Version: s.Version, Detail: g.fw.detail(s), Done: s.Done, Total: s.Total}
 			if p.Total > 0 {
 				fs.Done, fs.Total = p.Done, p.Total
 			}

@@ -12,7 +12,9 @@
 //
 // Every start appends a line to the file given by -log:
 //
-//	start version=2 slot=b trial=1 notify=… extra=… pid=…
+//	start version=2 slot=b trial=1 notify=… extra=… fallback=… pid=…
+//
+// (fallback: SEATGATE_FALLBACK with its spaces as underscores).
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,8 +72,9 @@ func run(dir, logPath string) error {
 		ctx, stop = signal.NotifyContext(ctx, syscall.SIGTERM)
 		defer stop()
 	}
-	line := fmt.Sprintf("start version=%s slot=%s trial=%s notify=%s extra=%s pid=%d\n", bh.Version,
-		os.Getenv(slots.EnvSlot), os.Getenv(slots.EnvTrial), os.Getenv("NOTIFY_SOCKET"), os.Getenv("TESTCHILD_EXTRA"), os.Getpid())
+	line := fmt.Sprintf("start version=%s slot=%s trial=%s notify=%s extra=%s fallback=%s pid=%d\n", bh.Version,
+		os.Getenv(slots.EnvSlot), os.Getenv(slots.EnvTrial), os.Getenv("NOTIFY_SOCKET"), os.Getenv("TESTCHILD_EXTRA"),
+		strings.ReplaceAll(os.Getenv(slots.EnvFallback), " ", "_"), os.Getpid())
 	if err := appendLine(logPath, line); err != nil {
 		return err
 	}
