@@ -41,5 +41,5 @@ const (
 	FirstLock    = webauth.FirstLock
 )
 
-// Labels returns the labels of a language, for the label tests.
-func Labels(code string) map[string]string { return languageByCode(code).labels }
+// LabelProblems lists how the languages' labels differ (web/i18n Check).
+func LabelProblems() []string { return languages.Check() }

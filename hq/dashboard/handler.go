@@ -10,6 +10,7 @@ import (
 
 	"github.com/pkfreelance/seatgate/sync/wire"
 	webauth "github.com/pkfreelance/seatgate/web/auth"
+	"github.com/pkfreelance/seatgate/web/i18n"
 )
 
 // Handler serves the dashboard. Mount it at "/" beside the JSON API: it
@@ -35,7 +36,7 @@ func (d *Dashboard) Handler() http.Handler {
 	mux.HandleFunc("GET /login", d.loginPage)
 	mux.HandleFunc("POST /login", d.login)
 	mux.HandleFunc("POST /logout", d.logout)
-	mux.HandleFunc("GET /lang/{code}", setLang)
+	mux.HandleFunc("GET /lang/{code}", languages.Choose)
 	mux.Handle("GET /static/", staticHandler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 
@@ -147,7 +148,7 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 // login checks the form. Every answer but success renders the login
 // page again; a locked-out address gets 429 with Retry-After.
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
-	l := lang(r)
+	l := languages.Pick(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	next := webauth.LocalPath(r.PostFormValue("next"))
 	user := r.PostFormValue("user")
@@ -185,7 +186,7 @@ func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 
 // page is the frame of a page: language, title, user and live stream.
 func (d *Dashboard) page(r *http.Request, titleKey, stream string) pageData {
-	l := lang(r)
+	l := languages.Pick(r)
 	p := pageData{L: l, Path: r.URL.RequestURI(), Stream: stream, Now: d.o.Now(), Loc: defaultLocation, User: sessionOf(r).User}
 	if titleKey != "" {
 		p.Title = l.T(titleKey)
@@ -195,7 +196,7 @@ func (d *Dashboard) page(r *http.Request, titleKey, stream string) pageData {
 
 // pageData is what every template gets.
 type pageData struct {
-	L      *language
+	L      *i18n.Language
 	Title  string
 	User   string // "" before login
 	Path   string // this page, to come back to after a language switch

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/pkfreelance/seatgate/web/i18n"
 )
 
 //go:embed templates/*.html
@@ -33,15 +35,15 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.In(loc).Format("2006-01-02 15:04")
 	},
-	"ago": func(l *language, now, t time.Time) string {
+	"ago": func(l *i18n.Language, now, t time.Time) string {
 		if t.IsZero() {
 			return "—"
 		}
 		return l.Age(max(now.Sub(t), 0))
 	},
-	"secs": func(l *language, s int64) string { return l.Age(time.Duration(s) * time.Second) },
+	"secs": func(l *i18n.Language, s int64) string { return l.Age(time.Duration(s) * time.Second) },
 	"join": strings.Join,
-	"groupTable": func(l *language, groups []Group, kind string) groupTable {
+	"groupTable": func(l *i18n.Language, groups []Group, kind string) groupTable {
 		return groupTable{L: l, Groups: groups, Kind: kind}
 	},
 }).ParseFS(templateFiles, "templates/*.html"))
@@ -49,13 +51,13 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 // groupTable is the data of the template "groups": the groups by city
 // or by tier.
 type groupTable struct {
-	L      *language
+	L      *i18n.Language
 	Groups []Group
 	Kind   string // "city" or "tier"
 }
 
 // Languages are the languages a page offers.
-func (p pageData) Languages() []*language { return languages }
+func (p pageData) Languages() []*i18n.Language { return languages.All() }
 
 // pct writes a share as a whole percentage ("—" for NaN or infinity).
 func pct(f float64) string {

@@ -94,7 +94,7 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 // page again; a locked-out client gets 429 with Retry-After and its
 // password is not even hashed.
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
-	l := d.lang(r)
+	l := languages.Pick(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	next := auth.LocalPath(r.PostFormValue("next"))
 	fail := func(code int, key string, args ...any) {

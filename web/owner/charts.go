@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/web/i18n"
 )
 
 // chartDays is how far back the charts look.
@@ -25,7 +26,7 @@ type chartsView struct {
 
 // chartData computes the charts' numbers from the events and the seats
 // now; it is a pure function of its arguments.
-func chartData(l *language, events []store.Event, seats []store.SeatState, now time.Time) []chart {
+func chartData(l *i18n.Language, events []store.Event, seats []store.SeatState, now time.Time) []chart {
 	spans := spansOf(events, seats, now)
 	all := map[string]bool{}
 	seatsOf := map[string]map[string]bool{}
@@ -62,7 +63,7 @@ func chartData(l *language, events []store.Event, seats []store.SeatState, now t
 	}
 }
 
-func (d *Dashboard) charts(l *language) (chartsView, error) {
+func (d *Dashboard) charts(l *i18n.Language) (chartsView, error) {
 	now := d.now()
 	from := dayStart(now, 1-chartDays)
 	seats, err := d.o.Store.Seats()

@@ -63,7 +63,7 @@ type tapAnswer struct {
 // tap presents a card at an emulated reader. The seat map learns of the
 // outcome the usual way, from the event the tap commits.
 func (d *Dashboard) tap(w http.ResponseWriter, r *http.Request) {
-	l := d.lang(r)
+	l := languages.Pick(r)
 	var body struct {
 		Reader string `json:"reader"`
 		UID    string `json:"uid"`
@@ -102,6 +102,6 @@ func (d *Dashboard) tap(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	who = cmp.Or(who, body.UID)
-	msg := l.Tf("tap."+res.Outcome, res.Seat, who, l.Reason(res.Reason), res.PrevSeat)
+	msg := l.Tf("tap."+res.Outcome, res.Seat, who, l.Or("reason.", res.Reason), res.PrevSeat)
 	writeJSON(w, http.StatusOK, tapAnswer{Message: msg, Result: res})
 }

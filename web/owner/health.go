@@ -3,6 +3,8 @@ package owner
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/pkfreelance/seatgate/web/i18n"
 )
 
 // The health report carries the outbox, the HQ link and the readers as
@@ -69,7 +71,7 @@ func remarshal(v, out any) bool {
 	return json.Unmarshal(b, out) == nil
 }
 
-func (d *Dashboard) health(l *language) healthView {
+func (d *Dashboard) health(l *i18n.Language) healthView {
 	var v healthView
 	if fw := d.o.Firmware; fw != nil {
 		st := fw()

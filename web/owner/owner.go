@@ -174,7 +174,7 @@ func (d *Dashboard) routes() http.Handler {
 	mux.HandleFunc("GET /login", d.loginPage)
 	mux.HandleFunc("POST /login", d.login)
 	mux.HandleFunc("POST /logout", d.data(d.csrf(d.logout)))
-	mux.HandleFunc("GET /lang/{code}", d.setLang)
+	mux.HandleFunc("GET /lang/{code}", languages.Choose)
 	mux.HandleFunc("GET /events", d.data(d.stream))
 	mux.HandleFunc("GET /static/{name}", d.static.serve)
 	mux.HandleFunc("GET /api/owner/seats", d.data(d.seatsJSON))

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+
+	"github.com/pkfreelance/seatgate/web/i18n"
 )
 
 // Every page is the layout around one content template. Templates call
@@ -34,8 +36,8 @@ func parsePages() (pageSet, error) {
 
 // pageData is what the layout and every page see.
 type pageData struct {
-	L        *language
-	Langs    []*language
+	L        *i18n.Language
+	Langs    []*i18n.Language
 	Page     string // the page's name, for the navigation
 	Title    string // label key of the title
 	Path     string // the request's path and query, to come back to after a language switch
@@ -49,7 +51,7 @@ type pageData struct {
 // template error is a clean 500, not half a page.
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, code int, name, title string, body any) {
 	s := sessionOf(r)
-	data := pageData{L: d.lang(r), Langs: languages, Page: name, Title: title, Path: r.URL.RequestURI(),
+	data := pageData{L: languages.Pick(r), Langs: languages.All(), Page: name, Title: title, Path: r.URL.RequestURI(),
 		LoggedIn: s.CSRF != "", CSRF: s.CSRF, Emulator: d.o.Emulator != nil, Body: body}
 	var buf bytes.Buffer
 	if err := d.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
@@ -78,7 +80,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func (d *Dashboard) seatsPage(w http.ResponseWriter, r *http.Request) {
-	l := d.lang(r)
+	l := languages.Pick(r)
 	m, err := d.seatMap(l)
 	if err != nil {
 		d.fail(w, "read the seat map", err)
@@ -100,7 +102,7 @@ func (d *Dashboard) seatsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) seatsJSON(w http.ResponseWriter, r *http.Request) {
-	m, err := d.seatMap(d.lang(r))
+	m, err := d.seatMap(languages.Pick(r))
 	if err != nil {
 		d.log.Error("owner dashboard: seat map", "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "read the seat map: " + err.Error()})
@@ -110,7 +112,7 @@ func (d *Dashboard) seatsJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) todayPage(w http.ResponseWriter, r *http.Request) {
-	v, err := d.today(d.lang(r))
+	v, err := d.today(languages.Pick(r))
 	if err != nil {
 		d.fail(w, "read today's events", err)
 		return
@@ -119,7 +121,7 @@ func (d *Dashboard) todayPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) chartsPage(w http.ResponseWriter, r *http.Request) {
-	v, err := d.charts(d.lang(r))
+	v, err := d.charts(languages.Pick(r))
 	if err != nil {
 		d.fail(w, "compute the charts", err)
 		return
@@ -128,7 +130,7 @@ func (d *Dashboard) chartsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) plansPage(w http.ResponseWriter, r *http.Request) {
-	v, err := d.plansEnding(d.lang(r))
+	v, err := d.plansEnding(languages.Pick(r))
 	if err != nil {
 		d.fail(w, "read the plans ending", err)
 		return
@@ -137,5 +139,5 @@ func (d *Dashboard) plansPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) healthPage(w http.ResponseWriter, r *http.Request) {
-	d.render(w, r, http.StatusOK, "health", "health.title", d.health(d.lang(r)))
+	d.render(w, r, http.StatusOK, "health", "health.title", d.health(languages.Pick(r)))
 }

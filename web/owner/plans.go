@@ -4,6 +4,7 @@ import (
 	"cmp"
 
 	"github.com/pkfreelance/seatgate/access"
+	"github.com/pkfreelance/seatgate/web/i18n"
 )
 
 // planDays is how far ahead the plans page looks.
@@ -22,7 +23,7 @@ type plansView struct {
 	Members []endingView
 }
 
-func (d *Dashboard) plansEnding(l *language) (plansView, error) {
+func (d *Dashboard) plansEnding(l *i18n.Language) (plansView, error) {
 	now := d.now()
 	today := access.DateOf(now)
 	ending, err := d.o.Store.PlansEnding(today, today.AddDays(planDays))

@@ -9,6 +9,7 @@ import (
 	"github.com/pkfreelance/seatgate/access"
 	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/web/api"
+	"github.com/pkfreelance/seatgate/web/i18n"
 )
 
 // seatView is one desk on the live map, with its words already in the
@@ -57,7 +58,7 @@ func readersOf(rep api.HealthReport) []readerState {
 }
 
 // seatMap reads the seats, their occupants and their readers' health.
-func (d *Dashboard) seatMap(l *language) (seatMap, error) {
+func (d *Dashboard) seatMap(l *i18n.Language) (seatMap, error) {
 	seats, err := d.o.Store.Seats()
 	if err != nil {
 		return seatMap{}, err
@@ -88,7 +89,7 @@ func (d *Dashboard) readersOfSeats(seats []store.SeatState) (map[string]string, 
 }
 
 // buildSeatMap lays the seats out by zone (zones and seats in ID order).
-func buildSeatMap(l *language, seats []store.SeatState, readerOf map[string]string, readers []readerState, now time.Time) seatMap {
+func buildSeatMap(l *i18n.Language, seats []store.SeatState, readerOf map[string]string, readers []readerState, now time.Time) seatMap {
 	health := map[string]readerState{}
 	for _, r := range readers {
 		health[r.ID] = r
@@ -134,7 +135,7 @@ func buildSeatMap(l *language, seats []store.SeatState, readerOf map[string]stri
 }
 
 // clock writes a time as 15:04, with the date when it is not today.
-func clock(l *language, t, now time.Time) string {
+func clock(l *i18n.Language, t, now time.Time) string {
 	t = t.In(now.Location())
 	if y, m, dd := t.Date(); y != now.Year() || m != now.Month() || dd != now.Day() {
 		return l.Date(t) + " " + t.Format("15:04")

@@ -69,7 +69,7 @@ func (d *Dashboard) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	c, _ := r.Cookie(cookieName) // data has checked it
 	token := c.Value
-	l := d.lang(r)
+	l := languages.Pick(r)
 	rc := http.NewResponseController(w)
 	// The server's WriteTimeout is for pages; a stream lasts as long as
 	// the page is open.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pkfreelance/seatgate/access"
 	"github.com/pkfreelance/seatgate/access/store"
+	"github.com/pkfreelance/seatgate/web/i18n"
 )
 
 // maxRefusedShown is how many refused taps the today page lists.
@@ -69,7 +70,7 @@ type todayView struct {
 	RefusedNotShown int
 }
 
-func (d *Dashboard) today(l *language) (todayView, error) {
+func (d *Dashboard) today(l *i18n.Language) (todayView, error) {
 	now := d.now()
 	from := dayStart(now, 0)
 	events, err := d.history.since(d.o.Store, dayStart(now, 1-chartDays))
@@ -91,7 +92,7 @@ func (d *Dashboard) today(l *language) (todayView, error) {
 		v.Percent = percent(float64(v.Occupied) / float64(v.Total))
 	}
 	for r, n := range s.Reasons {
-		v.Reasons = append(v.Reasons, reasonCount{Reason: l.Reason(r), Count: n})
+		v.Reasons = append(v.Reasons, reasonCount{Reason: l.Or("reason.", r), Count: n})
 	}
 	slices.SortFunc(v.Reasons, func(a, b reasonCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))
@@ -113,7 +114,7 @@ func (d *Dashboard) today(l *language) (todayView, error) {
 	for _, ev := range shown {
 		v.Refused = append(v.Refused, refusedTap{
 			Time: ev.Time.In(now.Location()).Format("15:04:05"), Seat: cmp.Or(ev.Seat, ev.Reader), Card: ev.Card,
-			Who: cmp.Or(names[ev.Member], ev.Member), Reason: l.Reason(string(ev.Reason)),
+			Who: cmp.Or(names[ev.Member], ev.Member), Reason: l.Or("reason.", string(ev.Reason)),
 		})
 	}
 	return v, nil

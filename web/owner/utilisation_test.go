@@ -50,7 +50,7 @@ var knownSeats = []store.SeatState{
 
 func TestChartNumbers(t *testing.T) {
 	now := at("2026-11-26 12:00")
-	en := languageByCode("en")
+	en := languages.ByCode("en")
 	charts := chartData(en, knownLog, knownSeats, now)
 	if len(charts) != 4 {
 		t.Fatalf("got %d charts, want 4", len(charts))
