@@ -15,6 +15,7 @@ import (
 	"github.com/pkfreelance/seatgate/hq/ledger"
 	"github.com/pkfreelance/seatgate/hq/registry"
 	"github.com/pkfreelance/seatgate/hq/rollout"
+	sse "github.com/pkfreelance/seatgate/web/live"
 )
 
 // Fleet is the live state of the gateways; *fleet.Tracker implements it.
@@ -87,7 +88,7 @@ type Dashboard struct {
 	auth    *auth
 	centres *centresSource
 	cache   *cache
-	hub     *hub
+	hub     *sse.Hub
 	closed  chan struct{}
 	close   sync.Once
 }
@@ -118,7 +119,7 @@ func New(o Options) (*Dashboard, error) {
 	d := &Dashboard{
 		o: o, log: o.Logger, rlog: ratelog.New(o.Logger, time.Minute), auth: newAuth(o.SecretsDir, o.Now, o.Logger),
 		centres: &centresSource{path: o.CentresFile, now: o.Now, log: o.Logger},
-		cache:   newCache(), hub: newHub(), closed: make(chan struct{}),
+		cache:   newCache(), hub: sse.NewHub(maxStreams), closed: make(chan struct{}),
 	}
 	if err := d.centres.load(); err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
@@ -133,7 +134,7 @@ func New(o Options) (*Dashboard, error) {
 
 // Notify tells the open pages that something changed, so they update now
 // rather than at their next poll. It never blocks.
-func (d *Dashboard) Notify() { d.hub.notify() }
+func (d *Dashboard) Notify() { d.hub.Notify() }
 
 // Close ends the live streams. The handler keeps serving pages.
 func (d *Dashboard) Close() { d.close.Do(func() { close(d.closed) }) }

@@ -2,52 +2,13 @@ package dashboard
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
-	"time"
 
 	"github.com/pkfreelance/seatgate/sync/wire"
+	sse "github.com/pkfreelance/seatgate/web/live"
 )
-
-// hub tells the open streams that something changed. Each stream has a
-// channel with room for one signal: a burst of changes is one refresh,
-// and notify never waits for a slow browser.
-type hub struct {
-	mu   sync.Mutex
-	subs map[chan struct{}]struct{}
-}
-
-func newHub() *hub { return &hub{subs: map[chan struct{}]struct{}{}} }
-
-// subscribe adds a stream, unless maxStreams are open already.
-func (h *hub) subscribe() (<-chan struct{}, func(), bool) {
-	ch := make(chan struct{}, 1)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.subs) >= maxStreams {
-		return nil, nil, false
-	}
-	h.subs[ch] = struct{}{}
-	return ch, func() {
-		h.mu.Lock()
-		delete(h.subs, ch)
-		h.mu.Unlock()
-	}, true
-}
-
-func (h *hub) notify() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for ch := range h.subs {
-		select {
-		case ch <- struct{}{}:
-		default: // a refresh is due already
-		}
-	}
-}
 
 // maxStreams bounds the live pages open at once.
 const maxStreams = 256
@@ -91,30 +52,21 @@ func (d *Dashboard) stream(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		return
 	}
-	changed, unsubscribe, ok := d.hub.subscribe()
+	changed, leave, ok := d.hub.Subscribe()
 	if !ok {
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, "too many live pages open", http.StatusServiceUnavailable)
 		return
 	}
-	defer unsubscribe()
-	rc := http.NewResponseController(w)
-	// The server's WriteTimeout is for pages; a stream lasts as long as
-	// its page is open.
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		d.rlog.Log(slog.LevelWarn, "deadline", "dashboard: cannot lift a stream's write deadline", "err", err)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
+	defer leave()
+	st, err := sse.Open(w, keepAlive)
+	if st == nil {
 		return
 	}
-
+	if err != nil {
+		d.rlog.Log(slog.LevelWarn, "deadline", "dashboard: "+err.Error())
+	}
 	sent := map[string]string{}
-	quiet := 0
 	push := func() error {
 		parts, err := d.parts(r, topic, centre)
 		if err != nil {
@@ -129,48 +81,15 @@ func (d *Dashboard) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if len(diff) == 0 {
-			if quiet++; quiet < keepAlive {
-				return nil
-			}
-			quiet = 0
-			if _, err := fmt.Fprint(w, ": still here\n\n"); err != nil {
-				return err
-			}
-			return rc.Flush()
+			return st.Quiet()
 		}
-		quiet = 0
 		b, err := json.Marshal(diff) // one line: newlines are escaped
 		if err != nil {
 			return err
 		}
-		if _, err := fmt.Fprintf(w, "event: update\ndata: %s\n\n", b); err != nil {
-			return err
-		}
-		return rc.Flush()
+		return st.Send("update", b)
 	}
-	if push() != nil {
-		return
-	}
-	tick := time.NewTicker(d.o.PushEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-d.closed:
-			return
-		case <-changed:
-		case <-tick.C:
-		}
-		if !d.auth.valid(r) {
-			fmt.Fprint(w, "event: expired\ndata: {}\n\n")
-			rc.Flush()
-			return
-		}
-		if push() != nil {
-			return
-		}
-	}
+	st.Run(r.Context(), d.closed, changed, d.o.PushEvery, func() bool { return d.auth.valid(r) }, push)
 }
 
 // parts renders the live parts of a page, by the id of the element they

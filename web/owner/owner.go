@@ -13,6 +13,7 @@ import (
 	"github.com/pkfreelance/seatgate/access/store"
 	"github.com/pkfreelance/seatgate/web/api"
 	"github.com/pkfreelance/seatgate/web/auth"
+	"github.com/pkfreelance/seatgate/web/live"
 )
 
 // Store is what the dashboard reads from the gateway's database; it only
@@ -88,7 +89,7 @@ type Dashboard struct {
 	sessions *auth.Sessions
 	limiter  *auth.Limiter
 	verify   *auth.Verifier // admits one password hash at a time: each takes 64 MiB
-	hub      hub
+	hub      *live.Hub
 	history  history
 	handler  http.Handler
 
@@ -134,7 +135,7 @@ func New(o Options) (*Dashboard, error) {
 		sessions: newSessions(o.Now),
 		limiter:  auth.NewLimiter(o.Now),
 		verify:   auth.NewVerifier(1),
-		hub:      hub{subs: map[chan struct{}]struct{}{}},
+		hub:      live.NewHub(maxStreams),
 		closed:   make(chan struct{}),
 	}
 	d.handler = d.routes()
@@ -150,7 +151,7 @@ func (d *Dashboard) Handler() http.Handler { return d.handler }
 // Notify tells open seat maps that the event log or occupancy changed;
 // they refresh within milliseconds. It never blocks: call it after every
 // committed event (and after a membership change, so names follow).
-func (d *Dashboard) Notify() { d.hub.notify() }
+func (d *Dashboard) Notify() { d.hub.Notify() }
 
 // Close ends every open /events stream, which http.Server.Shutdown would
 // otherwise wait for: register it with http.Server.RegisterOnShutdown.
