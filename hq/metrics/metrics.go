@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pkfreelance/seatgate/hq/fleet"
 	"github.com/pkfreelance/seatgate/hq/ingest"
 	"github.com/pkfreelance/seatgate/hq/rollout"
+	"github.com/pkfreelance/seatgate/web/metrics/expose"
 )
 
 // Sources are what HQ's metrics read at every scrape; each field fits the
@@ -75,15 +75,8 @@ func New(s Sources) *HQ {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, newScrape(s),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		ErrorHandling:       promhttp.ContinueOnError,
-		ErrorLog:            slogPrinter{s.Logger},
-		Registry:            m.reg,
-		MaxRequestsInFlight: 4,
-	})
+	m.reg.MustRegister(m.requests, m.duration, newScrape(s))
+	m.handler = expose.Handler(m.reg, s.Logger)
 	return m
 }
 
@@ -108,20 +101,3 @@ func (m *HQ) Registry() *prometheus.Registry { return m.reg }
 // that fails leaves its metrics out, is logged, and counts in
 // promhttp_metric_handler_errors_total; the rest is still served.
 func (m *HQ) Handler() http.Handler { return m.handler }
-
-// slogPrinter gives promhttp's error log to a slog.Logger.
-type slogPrinter struct{ log *slog.Logger }
-
-func (p slogPrinter) Println(v ...any) {
-	msg := ""
-	if len(v) > 0 {
-		if s, ok := v[0].(string); ok {
-			msg, v = s, v[1:]
-		}
-	}
-	attrs := make([]any, 0, len(v))
-	for _, x := range v {
-		attrs = append(attrs, slog.Any("err", x))
-	}
-	p.log.Warn("metrics: "+msg, attrs...)
-}

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pkfreelance/seatgate/web/metrics/expose"
 )
 
 // LatencyBuckets are the upper bounds, in seconds, of the tap latency
@@ -113,15 +113,8 @@ func New(s Sources) *Gateway {
 		g.readerErrors.WithLabelValues(id)
 	}
 	g.reg.MustRegister(g.taps, g.autoCheckout, g.decide, g.commit, g.readerErrors,
-		newScrape(s),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g.handler = promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{
-		ErrorHandling:       promhttp.ContinueOnError,
-		ErrorLog:            slogPrinter{g.log},
-		Registry:            g.reg,
-		MaxRequestsInFlight: 4,
-	})
+		newScrape(s))
+	g.handler = expose.Handler(g.reg, g.log)
 	return g
 }
 
@@ -168,20 +161,3 @@ func (g *Gateway) Registry() *prometheus.Registry { return g.reg }
 // that fails leaves its metrics out, is logged, and counts in
 // promhttp_metric_handler_errors_total; the rest is still served.
 func (g *Gateway) Handler() http.Handler { return g.handler }
-
-// slogPrinter gives promhttp's error log to a slog.Logger.
-type slogPrinter struct{ log *slog.Logger }
-
-func (p slogPrinter) Println(v ...any) {
-	msg := ""
-	if len(v) > 0 {
-		if s, ok := v[0].(string); ok {
-			msg, v = s, v[1:]
-		}
-	}
-	attrs := make([]any, 0, len(v))
-	for _, x := range v {
-		attrs = append(attrs, slog.Any("err", x))
-	}
-	p.log.Warn("metrics: "+msg, attrs...)
-}
