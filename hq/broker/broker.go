@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -20,6 +19,7 @@ import (
 type Broker struct {
 	srv  *server.Server
 	opts Options // validated, with defaults
+	auth *auth
 
 	clientURL   string
 	mqttAddr    string
@@ -41,10 +41,12 @@ func Start(opts Options) (*Broker, error) {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("start broker: %w", err)
 	}
-	sopts, err := serverOptions(o, o.Gateways)
+	sopts, err := serverOptions(o)
 	if err != nil {
 		return nil, fmt.Errorf("start broker: %w", err)
 	}
+	a := newAuth(o.HQUser, o.HQPassword, o.Gateways)
+	sopts.CustomClientAuthentication = a
 	srv, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, fmt.Errorf("start broker: %w", err)
@@ -58,7 +60,7 @@ func Start(opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("start broker %s: %w", o.ServerName, err)
 	}
 
-	b := &Broker{srv: srv, opts: o, clientURL: srv.ClientURL()}
+	b := &Broker{srv: srv, opts: o, auth: a, clientURL: srv.ClientURL()}
 	// nats-server has no MQTTAddr: it writes the port it bound into the
 	// options it was given (under its lock, before ReadyForConnections
 	// returned), as its own tests rely on.
@@ -118,30 +120,30 @@ func (b *Broker) Shutdown() { b.srv.Shutdown() }
 // WaitForShutdown blocks until the server has shut down.
 func (b *Broker) WaitForShutdown() { b.srv.WaitForShutdown() }
 
-// SetGateways replaces the enrolled gateways without a restart (a
-// configuration reload). A gateway that is removed is disconnected; a
-// connected gateway that stays keeps its connection.
+// SetGateways replaces the enrolled gateways without a restart. A gateway
+// that is removed is disconnected and cannot connect again; a connected
+// gateway that stays keeps its connection.
 func (b *Broker) SetGateways(gws []GatewayIdentity) error {
 	if err := validateGateways(gws); err != nil {
 		return fmt.Errorf("set gateways: %w", err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	sopts, err := serverOptions(b.opts, gws)
-	if err != nil {
-		return fmt.Errorf("set gateways: %w", err)
-	}
-	// Reload refuses any change to the MQTT block, and the server keeps
-	// the port it bound there (the other listeners keep "random").
-	sopts.MQTT.Port = b.mqttPort
-	if err := b.srv.ReloadOptions(sopts); err != nil {
-		return fmt.Errorf("set gateways: %w", err)
+	for _, user := range b.auth.set(gws) {
+		cz, err := b.srv.Connz(&server.ConnzOptions{User: user})
+		if err != nil {
+			return fmt.Errorf("set gateways: connections of %s: %w", user, err)
+		}
+		for _, c := range cz.Conns {
+			// Gone already (it may have just closed) is as good.
+			_ = b.srv.DisconnectClientByID(c.Cid)
+		}
 	}
 	return nil
 }
 
 // serverOptions builds a fresh nats-server configuration.
-func serverOptions(o Options, gws []GatewayIdentity) (*server.Options, error) {
+func serverOptions(o Options) (*server.Options, error) {
 	port := func(p int) int {
 		if p == 0 {
 			return server.RANDOM_PORT
@@ -168,7 +170,6 @@ func serverOptions(o Options, gws []GatewayIdentity) (*server.Options, error) {
 			TLSMap:     true,
 			TLSTimeout: 5,
 		},
-		Users: natsUsers(o.HQUser, o.HQPassword, gws),
 		// Every QoS 1 subscription of an MQTT client is a durable consumer
 		// on $MQTT_msgs, and a gateway makes three (ack, journal, catch-up).
 		// nats-server's default limit of 1,000 consumers per stream
@@ -191,30 +192,4 @@ func serverOptions(o Options, gws []GatewayIdentity) (*server.Options, error) {
 		}
 	}
 	return s, nil
-}
-
-// natsUsers is the user table: the HQ service and one MQTT-only user per
-// gateway, named after its certificate's subject.
-func natsUsers(hqUser, hqPassword string, gws []GatewayIdentity) []*server.User {
-	users := make([]*server.User, 0, len(gws)+1)
-	users = append(users, &server.User{
-		Username: hqUser,
-		Password: hqPassword,
-		AllowedConnectionTypes: map[string]struct{}{
-			jwt.ConnectionTypeStandard:  {},
-			jwt.ConnectionTypeInProcess: {},
-		},
-	})
-	for _, g := range gws {
-		r := g.Rights()
-		users = append(users, &server.User{
-			Username: g.NATSUser(),
-			Permissions: &server.Permissions{
-				Publish:   &server.SubjectPermission{Allow: r.Publish, Deny: r.PublishDeny},
-				Subscribe: &server.SubjectPermission{Allow: r.Subscribe},
-			},
-			AllowedConnectionTypes: map[string]struct{}{jwt.ConnectionTypeMqtt: {}},
-		})
-	}
-	return users
 }

@@ -14,27 +14,33 @@
 // # Identities
 //
 // The MQTT listener requires a client certificate that chains to
-// Options.TLS.ClientCAs (the HQ CA, package hq/pki) and maps it to a user
-// (nats-server's verify_and_map). A gateway certificate has no SANs and
-// the subject "CN={centre}.{gateway}"; nats-server matches a SAN-less
-// certificate by its subject DN, so the gateway's NATS user is named
-// "CN={centre}.{gateway}" (GatewayIdentity.NATSUser). On Mosquitto
+// Options.TLS.ClientCAs (the HQ CA, package hq/pki). A gateway certificate
+// has no SANs and the subject "CN={centre}.{gateway}", which names its
+// NATS user (GatewayIdentity.NATSUser). The embedded broker maps the
+// certificate itself (nats-server's CustomClientAuthentication, auth.go):
+// a lookup in a table that SetGateways replaces, with no configuration
+// reload. A standalone nats-server (deploy/nats/) does the same with
+// verify_and_map, which matches a SAN-less certificate by its subject DN,
+// and a reload to change the users. On Mosquitto
 // (use_identity_as_username) the username is the CN alone,
 // "{centre}.{gateway}" (GatewayIdentity.CommonName).
 //
 // What a gateway sends in CONNECT:
 //
-//   - No password. With verify_and_map nats-server compares a password sent
-//     with the mapped user's, which is empty, and refuses the connection.
-//     A username is ignored (nats-server logs a warning); so is either on
-//     Mosquitto. Nobody can claim another identity through them.
+//   - No password: a connection with a certificate and a password is
+//     refused (verify_and_map does the same: it compares the password with
+//     the mapped user's, which is empty). A username is ignored; so is
+//     either on Mosquitto. Nobody can claim another identity through them.
 //   - Client ID GatewayIdentity.ClientID(), "{centre}_{gateway}".
 //     nats-server refuses client IDs containing ".", "*", ">" or white
 //     space, so the CN itself cannot serve.
 //
-// Gateway users are MQTT-only (allowed_connection_types MQTT) and have no
-// password, so they cannot use the NATS port; the HQ user is allowed on
-// NATS and in-process connections only, never over MQTT.
+// Gateway users are MQTT-only: only the MQTT listener takes client
+// certificates, and a connection without one is checked as the HQ user.
+// The HQ user (HQPassword plain or a bcrypt hash) is allowed on NATS and
+// in-process connections only, never over MQTT, where a certificate is
+// required and decides alone. (The standalone configuration says the same
+// with allowed_connection_types.)
 //
 // # Rights
 //
@@ -87,7 +93,7 @@
 //   - A certificate of the HQ CA whose CN is in no user block connects,
 //     with no rights; NATS refuses it. Withdrawing a certificate before it
 //     expires needs a CRL (crlfile) on Mosquitto; on NATS, SetGateways (or
-//     a reload) without the gateway disconnects it.
+//     a reload of a standalone server) without the gateway disconnects it.
 //
 // # Limitations of nats-server's MQTT that matter here
 //
@@ -113,8 +119,10 @@
 //   - Retained messages (birth, status, occupancy) are kept in $MQTT_rmsgs
 //     and replayed to new MQTT subscribers only; a NATS subscriber never
 //     gets a retained copy. seathq keeps the latest of each itself (KV).
-//     When a gateway's user is removed or loses the right to a subject, a
-//     reload deletes the retained messages it published there.
+//     When a gateway's user is removed, a reload of a standalone server
+//     deletes the retained messages it published; SetGateways leaves them,
+//     and they reach nobody: only gateways subscribe over MQTT, each to
+//     its own downlink topics.
 //   - A last will (status "offline") is published with the gateway's own
 //     rights, like any uplink message.
 //   - MQTT 3.1.1 only: a v5 CONNECT is refused (CONNACK 1). QoS 2 is
