@@ -454,8 +454,8 @@ func hostPort(addr, defHost string, defPort int) (string, int, error) {
 	return h, port, nil
 }
 
-// syncGateways gives the embedded broker the enrolled gateways as users,
-// when they changed (a reload reconfigures every account).
+// syncGateways gives the embedded broker the enrolled gateways, when they
+// changed (each change also looks for removed gateways' connections).
 func (s *Service) syncGateways() {
 	var ids []broker.GatewayIdentity
 	for _, g := range s.Registry.List("") {
